@@ -1,0 +1,254 @@
+package stores
+
+import (
+	"context"
+	"time"
+)
+
+// JobStore holds jobs (J1–J10). Methods that change an in-flight job take a
+// Ref and fail with ErrConflict, leaving the job unchanged, when the job is no
+// longer at that attempt or no longer in flight (J5).
+type JobStore interface {
+	// Enqueue stores one job (J1).
+	Enqueue(ctx context.Context, job *Job) error
+	// EnqueueMany stores every job or none (J1).
+	EnqueueMany(ctx context.Context, jobs []*Job) error
+	// Get returns a job by id, or ErrNotFound (J2).
+	Get(ctx context.Context, id string) (*Job, error)
+	// Pending returns due pending jobs, priority descending then created
+	// ascending (J3).
+	Pending(ctx context.Context, now time.Time, limit int) ([]*Job, error)
+	// DueScheduled returns pending jobs with a ScheduledAt at or before now,
+	// oldest ScheduledAt first (J3).
+	DueScheduled(ctx context.Context, now time.Time, limit int) ([]*Job, error)
+	// Dispatch atomically moves up to Limit due pending jobs, in Pending
+	// order, to dispatched, increments their Attempt and returns them. No two
+	// concurrent callers receive the same job (J4).
+	Dispatch(ctx context.Context, p DispatchParams) ([]*Job, error)
+	// MarkRunning moves a dispatched job to running (J5).
+	MarkRunning(ctx context.Context, ref Ref, workerID string, now time.Time) (*Job, error)
+	// Complete moves an in-flight job to completed (J5).
+	Complete(ctx context.Context, ref Ref, now time.Time) error
+	// CompleteMany completes a batch in one call, the hot path (J5). The
+	// result has one entry per ref: nil, or ErrConflict/ErrNotFound for that
+	// ref, whose job is unchanged. The error reports a failure of the call.
+	CompleteMany(ctx context.Context, refs []Ref, now time.Time) ([]error, error)
+	// Fail moves an in-flight job to failed, recording errMsg (J5).
+	Fail(ctx context.Context, ref Ref, errMsg string, now time.Time) error
+	// TimeOut moves an in-flight job to timed_out (J5).
+	TimeOut(ctx context.Context, ref Ref, now time.Time) error
+	// Retry sends an in-flight job with retries left back to pending with
+	// RetryCount+1 and ScheduledAt = now + backoff, and returns it with true.
+	// With no retry left it returns the unchanged job and false (J7).
+	Retry(ctx context.Context, ref Ref, errMsg string, now time.Time) (*Job, bool, error)
+	// Cancel moves a non-terminal job to cancelled; ErrConflict when the job
+	// is already terminal.
+	Cancel(ctx context.Context, id string, now time.Time) error
+	// MoveToDeadLetter atomically removes the job at ref from the live set
+	// and stores a dead letter holding all its fields (J7).
+	MoveToDeadLetter(ctx context.Context, ref Ref, errMsg string, now time.Time) (*DeadLetter, error)
+
+	// ClaimForFollower sets the follower of a job that has none; of N racing
+	// nodes exactly one succeeds, the others get ErrConflict (J6). Claiming a
+	// job the node already owns succeeds.
+	ClaimForFollower(ctx context.Context, jobID, nodeID string) error
+	// ByFollower returns the jobs a follower owns, in (CreatedAt, ID) order.
+	ByFollower(ctx context.Context, nodeID string, limit int) ([]*Job, error)
+	// CountByFollower counts the jobs a follower owns.
+	CountByFollower(ctx context.Context, nodeID string) (int, error)
+	// ReleaseFollower clears the follower of every job a (dead) node owns
+	// and returns how many it released.
+	ReleaseFollower(ctx context.Context, nodeID string) (int, error)
+
+	// Recover returns expired in-flight jobs to pending, or to timed_out
+	// when a running job has no retry left, in one call, never overriding
+	// a transition that won the race (J8).
+	Recover(ctx context.Context, p RecoverParams) (RecoverResult, error)
+
+	// Uncleaned returns terminal jobs whose channels are not yet cleaned (J9).
+	Uncleaned(ctx context.Context, limit int) ([]*Job, error)
+	// MarkCleaned sets ChannelsCleaned on the given jobs (J9).
+	MarkCleaned(ctx context.Context, ids []string) error
+	// Purge deletes up to limit terminal jobs completed before the cut-off,
+	// with their history and logs, and returns how many it deleted (J9).
+	Purge(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// Query filters and pages jobs in (CreatedAt, ID) order; paging never
+	// skips or repeats a row while rows are added (J10).
+	Query(ctx context.Context, q JobQuery) (JobPage, error)
+}
+
+// HistoryStore holds one row per job attempt (L1).
+type HistoryStore interface {
+	// Append stores one attempt; a duplicate id is ErrAlreadyExists.
+	Append(ctx context.Context, h *JobHistory) error
+	// ListByJob returns a job's attempts in attempt order.
+	ListByJob(ctx context.Context, jobID string) ([]*JobHistory, error)
+	// Purge deletes up to limit rows completed before the cut-off.
+	Purge(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// LogStore holds job log lines (L1).
+type LogStore interface {
+	// Append stores the entries, all or none, in the order given.
+	Append(ctx context.Context, entries []*LogEntry) error
+	// List returns a job's entries in written order, one page at a time.
+	List(ctx context.Context, jobID, cursor string, limit int) (LogPage, error)
+	// Purge deletes up to limit entries with a Timestamp before the cut-off.
+	Purge(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// DeadLetterStore holds jobs that exhausted their retries (D1).
+type DeadLetterStore interface {
+	// Add stores a dead letter; a duplicate id is ErrAlreadyExists.
+	Add(ctx context.Context, d *DeadLetter) error
+	// Get returns a dead letter by id, or ErrNotFound.
+	Get(ctx context.Context, id string) (*DeadLetter, error)
+	// List pages dead letters newest FailedAt first (ties: ID descending).
+	List(ctx context.Context, cursor string, limit int) (DeadLetterPage, error)
+	// Remove deletes a dead letter, or returns ErrNotFound.
+	Remove(ctx context.Context, id string) error
+	// Requeue atomically removes a dead letter and enqueues its job again as
+	// pending under the original id, with retries, attempt state, worker,
+	// follower and error cleared.
+	Requeue(ctx context.Context, id string, now time.Time) (*Job, error)
+}
+
+// ScheduleStore holds cron or interval schedules (S1–S3).
+type ScheduleStore[S Schedule] interface {
+	// Register creates a schedule, or updates the one with the same name
+	// (keeping its ID and CreatedAt), and returns what is stored (S1).
+	Register(ctx context.Context, s S) (S, error)
+	// Get returns a schedule by id, or ErrNotFound.
+	Get(ctx context.Context, id string) (S, error)
+	// GetByName returns a schedule by name, or ErrNotFound.
+	GetByName(ctx context.Context, name string) (S, error)
+	// List pages schedules in name order.
+	List(ctx context.Context, l ScheduleList) ([]S, error)
+	// SetEnabled enables or disables a schedule.
+	SetEnabled(ctx context.Context, id string, enabled bool) error
+	// Remove deletes a schedule, or returns ErrNotFound.
+	Remove(ctx context.Context, id string) error
+	// Due returns enabled schedules with NextRun at or before now, oldest
+	// NextRun first (S2).
+	Due(ctx context.Context, now time.Time, limit int) ([]S, error)
+	// Advance sets NextRun and LastRun if NextRun still equals seen, else
+	// returns ErrConflict and changes nothing (S3).
+	Advance(ctx context.Context, id string, seen, next, lastRun time.Time) error
+	// Fire enqueues the firing's jobs and advances the schedule in one
+	// atomic step (S3).
+	Fire(ctx context.Context, f Firing) error
+}
+
+// WorkerStore holds workers (W1, W2).
+type WorkerStore interface {
+	// Heartbeat registers the worker or updates its host, queues, max
+	// concurrency, load and metadata, and sets LastHeartbeat to now. An
+	// offline worker becomes active again and learns it (W1).
+	Heartbeat(ctx context.Context, w *Worker, now time.Time) (Heartbeat, error)
+	// MarkDraining marks a worker draining.
+	MarkDraining(ctx context.Context, id string) error
+	// MarkOffline marks a worker offline.
+	MarkOffline(ctx context.Context, id string) error
+	// Remove deletes a worker.
+	Remove(ctx context.Context, id string) error
+	// Get returns a worker, or ErrNotFound.
+	Get(ctx context.Context, id string) (*Worker, error)
+	// List returns every worker in ID order.
+	List(ctx context.Context) ([]*Worker, error)
+	// Available returns active workers of the queue below their max
+	// concurrency, least loaded first, then by ID (W2).
+	Available(ctx context.Context, queue string, limit int) ([]*Worker, error)
+	// Dead returns workers not offline whose LastHeartbeat is before
+	// now-timeout (W2).
+	Dead(ctx context.Context, now time.Time, timeout time.Duration) ([]*Worker, error)
+	// AdjustLoad adds delta to CurrentLoad atomically, never below zero, and
+	// returns the new load (W2).
+	AdjustLoad(ctx context.Context, id string, delta int) (int, error)
+}
+
+// NodeStore holds coordinator nodes and the leadership lease (W1–W3).
+type NodeStore interface {
+	// Heartbeat registers the node or updates it, never touching its Role or
+	// JobCount, and sets LastHeartbeat to now (W1).
+	Heartbeat(ctx context.Context, n *CoordinatorNode, now time.Time) (Heartbeat, error)
+	// SetRole records a node's role.
+	SetRole(ctx context.Context, id string, role NodeRole) error
+	// MarkDraining marks a node draining.
+	MarkDraining(ctx context.Context, id string) error
+	// MarkOffline marks a node offline.
+	MarkOffline(ctx context.Context, id string) error
+	// Remove deletes a node.
+	Remove(ctx context.Context, id string) error
+	// Get returns a node, or ErrNotFound.
+	Get(ctx context.Context, id string) (*CoordinatorNode, error)
+	// List returns every node in ID order.
+	List(ctx context.Context) ([]*CoordinatorNode, error)
+	// Dead returns nodes not offline whose LastHeartbeat is before
+	// now-timeout (W2).
+	Dead(ctx context.Context, now time.Time, timeout time.Duration) ([]*CoordinatorNode, error)
+	// ActiveFollowers returns active nodes ordered by JobCount ascending,
+	// then ID (W2).
+	ActiveFollowers(ctx context.Context, limit int) ([]*CoordinatorNode, error)
+	// AdjustJobCount adds delta to JobCount atomically, never below zero, and
+	// returns the new count (W2).
+	AdjustJobCount(ctx context.Context, id string, delta int) (int, error)
+
+	// AcquireLeadership takes the lease when it is free or expired, with a
+	// new term greater than every earlier one; a valid lease held by another
+	// node is ErrConflict. The holder acquiring again gets its lease back
+	// unchanged (W3).
+	AcquireLeadership(ctx context.Context, nodeID string, now time.Time, ttl time.Duration) (Lease, error)
+	// RenewLeadership extends the lease to now+ttl if nodeID holds term and
+	// the lease has not expired at now; otherwise ErrConflict (W3).
+	RenewLeadership(ctx context.Context, nodeID string, term int64, now time.Time, ttl time.Duration) (Lease, error)
+	// ResignLeadership frees the lease if nodeID holds term; otherwise
+	// ErrConflict. The term counter is kept (W3).
+	ResignLeadership(ctx context.Context, nodeID string, term int64) error
+	// CurrentLeader returns the lease valid at now, or ErrNotFound.
+	CurrentLeader(ctx context.Context, now time.Time) (Lease, error)
+}
+
+// Backend is what a driver's Open returns: one connection to a backend that
+// hands out every store. The *Store returned by Open wraps it, validating
+// input before any Backend method runs.
+type Backend interface {
+	Jobs() JobStore
+	History() HistoryStore
+	Cron() ScheduleStore[*CronSchedule]
+	Intervals() ScheduleStore[*IntervalSchedule]
+	Workers() WorkerStore
+	Nodes() NodeStore
+	Logs() LogStore
+	DeadLetters() DeadLetterStore
+	// Close releases the backend's resources. It is called once.
+	Close() error
+}
+
+// Driver opens backends from a data source name. A driver registers itself
+// with Register from an init function.
+type Driver interface {
+	Open(ctx context.Context, dsn string) (Backend, error)
+}
+
+// Pinger is an optional Backend ability: check that the backend is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Migrator is an optional Backend ability: a schema that is versioned and
+// migrated explicitly.
+type Migrator interface {
+	// MigrationStatus lists every known migration and whether it is applied.
+	MigrationStatus(ctx context.Context) ([]Migration, error)
+	// Migrate applies every pending migration and returns the ones applied.
+	Migrate(ctx context.Context) ([]Migration, error)
+}
+
+// Migration is one versioned schema change.
+type Migration struct {
+	Version   string
+	Name      string
+	Applied   bool
+	AppliedAt time.Time
+}

@@ -1,0 +1,331 @@
+package stores
+
+import (
+	"context"
+	"time"
+)
+
+// jobStore validates every JobStore call once for all drivers.
+type jobStore struct {
+	s *Store
+	d JobStore
+}
+
+func (j *jobStore) Enqueue(ctx context.Context, job *Job) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	c.job("job", job, j.s.now())
+	if c.err != nil {
+		return c.err
+	}
+	return j.d.Enqueue(ctx, job)
+}
+
+func (j *jobStore) EnqueueMany(ctx context.Context, jobs []*Job) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	checkBatch(&c, "jobs", len(jobs))
+	now := j.s.now()
+	for i, job := range jobs {
+		c.job(indexed("jobs", i), job, now)
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return j.d.EnqueueMany(ctx, jobs)
+}
+
+func (j *jobStore) Get(ctx context.Context, id string) (*Job, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.id("id", &id)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.Get(ctx, id)
+}
+
+func (j *jobStore) Pending(ctx context.Context, now time.Time, limit int) ([]*Job, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.now("now", &now)
+	c.limit("limit", limit)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.Pending(ctx, now, limit)
+}
+
+func (j *jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) ([]*Job, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.now("now", &now)
+	c.limit("limit", limit)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.DueScheduled(ctx, now, limit)
+}
+
+func (j *jobStore) Dispatch(ctx context.Context, p DispatchParams) ([]*Job, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.names("Queues", p.Queues)
+	c.limit("Limit", p.Limit)
+	c.now("Now", &p.Now)
+	c.optName("WorkerID", p.WorkerID)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.Dispatch(ctx, p)
+}
+
+func (j *jobStore) MarkRunning(ctx context.Context, ref Ref, workerID string, now time.Time) (*Job, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.ref("ref", &ref)
+	c.optName("workerID", workerID)
+	c.now("now", &now)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.MarkRunning(ctx, ref, workerID, now)
+}
+
+func (j *jobStore) Complete(ctx context.Context, ref Ref, now time.Time) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	c.ref("ref", &ref)
+	c.now("now", &now)
+	if c.err != nil {
+		return c.err
+	}
+	return j.d.Complete(ctx, ref, now)
+}
+
+func (j *jobStore) CompleteMany(ctx context.Context, refs []Ref, now time.Time) ([]error, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	checkBatch(&c, "refs", len(refs))
+	for i := range refs {
+		c.ref(indexed("refs", i), &refs[i])
+	}
+	c.now("now", &now)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.CompleteMany(ctx, refs, now)
+}
+
+func (j *jobStore) Fail(ctx context.Context, ref Ref, errMsg string, now time.Time) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	c.ref("ref", &ref)
+	c.text("errMsg", errMsg, MaxTextLen)
+	c.now("now", &now)
+	if c.err != nil {
+		return c.err
+	}
+	return j.d.Fail(ctx, ref, errMsg, now)
+}
+
+func (j *jobStore) TimeOut(ctx context.Context, ref Ref, now time.Time) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	c.ref("ref", &ref)
+	c.now("now", &now)
+	if c.err != nil {
+		return c.err
+	}
+	return j.d.TimeOut(ctx, ref, now)
+}
+
+func (j *jobStore) Retry(ctx context.Context, ref Ref, errMsg string, now time.Time) (*Job, bool, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, false, err
+	}
+	var c checker
+	c.ref("ref", &ref)
+	c.text("errMsg", errMsg, MaxTextLen)
+	c.now("now", &now)
+	if c.err != nil {
+		return nil, false, c.err
+	}
+	return j.d.Retry(ctx, ref, errMsg, now)
+}
+
+func (j *jobStore) Cancel(ctx context.Context, id string, now time.Time) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	c.id("id", &id)
+	c.now("now", &now)
+	if c.err != nil {
+		return c.err
+	}
+	return j.d.Cancel(ctx, id, now)
+}
+
+func (j *jobStore) MoveToDeadLetter(ctx context.Context, ref Ref, errMsg string, now time.Time) (*DeadLetter, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.ref("ref", &ref)
+	c.text("errMsg", errMsg, MaxTextLen)
+	c.now("now", &now)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.MoveToDeadLetter(ctx, ref, errMsg, now)
+}
+
+func (j *jobStore) ClaimForFollower(ctx context.Context, jobID, nodeID string) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	c.id("jobID", &jobID)
+	c.name("nodeID", nodeID)
+	if c.err != nil {
+		return c.err
+	}
+	return j.d.ClaimForFollower(ctx, jobID, nodeID)
+}
+
+func (j *jobStore) ByFollower(ctx context.Context, nodeID string, limit int) ([]*Job, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.name("nodeID", nodeID)
+	c.limit("limit", limit)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.ByFollower(ctx, nodeID, limit)
+}
+
+func (j *jobStore) CountByFollower(ctx context.Context, nodeID string) (int, error) {
+	if err := j.s.check(ctx); err != nil {
+		return 0, err
+	}
+	var c checker
+	c.name("nodeID", nodeID)
+	if c.err != nil {
+		return 0, c.err
+	}
+	return j.d.CountByFollower(ctx, nodeID)
+}
+
+func (j *jobStore) ReleaseFollower(ctx context.Context, nodeID string) (int, error) {
+	if err := j.s.check(ctx); err != nil {
+		return 0, err
+	}
+	var c checker
+	c.name("nodeID", nodeID)
+	if c.err != nil {
+		return 0, c.err
+	}
+	return j.d.ReleaseFollower(ctx, nodeID)
+}
+
+func (j *jobStore) Recover(ctx context.Context, p RecoverParams) (RecoverResult, error) {
+	if err := j.s.check(ctx); err != nil {
+		return RecoverResult{}, err
+	}
+	var c checker
+	c.now("Now", &p.Now)
+	c.duration("DispatchLease", &p.DispatchLease)
+	c.names("DeadWorkers", p.DeadWorkers)
+	c.limit("Limit", p.Limit)
+	if c.err != nil {
+		return RecoverResult{}, c.err
+	}
+	return j.d.Recover(ctx, p)
+}
+
+func (j *jobStore) Uncleaned(ctx context.Context, limit int) ([]*Job, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	c.limit("limit", limit)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.Uncleaned(ctx, limit)
+}
+
+func (j *jobStore) MarkCleaned(ctx context.Context, ids []string) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	checkBatch(&c, "ids", len(ids))
+	for i := range ids {
+		c.id(indexed("ids", i), &ids[i])
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return j.d.MarkCleaned(ctx, ids)
+}
+
+func (j *jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := j.s.check(ctx); err != nil {
+		return 0, err
+	}
+	var c checker
+	c.now("before", &before)
+	c.limit("limit", limit)
+	if c.err != nil {
+		return 0, c.err
+	}
+	return j.d.Purge(ctx, before, limit)
+}
+
+func (j *jobStore) Query(ctx context.Context, q JobQuery) (JobPage, error) {
+	if err := j.s.check(ctx); err != nil {
+		return JobPage{}, err
+	}
+	var c checker
+	for i, st := range q.Statuses {
+		if !st.Valid() {
+			c.fail(indexed("Statuses", i), "unknown status %q", truncateForError(string(st)))
+		}
+	}
+	c.names("Queues", q.Queues)
+	c.names("Types", q.Types)
+	c.time("CreatedAfter", &q.CreatedAfter)
+	c.time("CreatedBefore", &q.CreatedBefore)
+	c.cursor("Cursor", q.Cursor)
+	c.limit("Limit", q.Limit)
+	if c.err != nil {
+		return JobPage{}, c.err
+	}
+	return j.d.Query(ctx, q)
+}

@@ -1,0 +1,253 @@
+package stores
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Size limits the portable layer enforces for every backend.
+const (
+	// MaxLimit bounds every limit argument (page sizes, batch sizes).
+	MaxLimit = 10000
+	// MaxNameLen bounds ids, names, queues, types, keys and host names, in bytes.
+	MaxNameLen = 255
+	// MaxTextLen bounds error messages, log messages and exceptions, in bytes.
+	MaxTextLen = 1 << 20
+	// MaxJSONLen bounds job arguments and metadata, in bytes.
+	MaxJSONLen = 16 << 20
+	// MaxBatch bounds the jobs of one EnqueueMany or Firing and the entries
+	// of one log Append.
+	MaxBatch = 10000
+)
+
+// minTime and maxTime bound the instants a store accepts: after the Unix
+// epoch (so drivers may encode "unset" as 0) and before year 10000.
+var (
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// NormalizeTime returns t in UTC truncated to microseconds, without a
+// monotonic reading: the form every backend stores and returns. The zero time
+// stays zero.
+func NormalizeTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// NormalizeDuration truncates d to milliseconds, the precision every backend
+// keeps.
+func NormalizeDuration(d time.Duration) time.Duration { return d.Truncate(time.Millisecond) }
+
+// NewID returns a new UUIDv7 string: time-ordered keys index well.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// checker collects the first validation error, so validation reads as a list.
+type checker struct{ err error }
+
+func (c *checker) fail(field, format string, args ...any) {
+	if c.err == nil {
+		c.err = InvalidField(field, format, args...)
+	}
+}
+
+// text checks a free-text field: valid UTF-8, no NUL byte, at most max bytes.
+func (c *checker) text(field, s string, max int) {
+	switch {
+	case len(s) > max:
+		c.fail(field, "is %d bytes long, the limit is %d", len(s), max)
+	case !utf8.ValidString(s):
+		c.fail(field, "is not valid UTF-8")
+	case strings.IndexByte(s, 0) >= 0:
+		c.fail(field, "contains a NUL byte")
+	}
+}
+
+// name checks an identifier-like field that must not be empty.
+func (c *checker) name(field, s string) {
+	if s == "" {
+		c.fail(field, "must not be empty")
+		return
+	}
+	c.text(field, s, MaxNameLen)
+}
+
+// optName checks an identifier-like field that may be empty.
+func (c *checker) optName(field, s string) {
+	if s != "" {
+		c.text(field, s, MaxNameLen)
+	}
+}
+
+// id checks and normalises a UUID field; empty is an error.
+func (c *checker) id(field string, s *string) {
+	if *s == "" {
+		c.fail(field, "must not be empty")
+		return
+	}
+	u, err := uuid.Parse(*s)
+	if err != nil {
+		c.fail(field, "%q is not a UUID", truncateForError(*s))
+		return
+	}
+	*s = u.String()
+}
+
+// newID fills an empty UUID field with a new UUIDv7, else checks it.
+func (c *checker) newID(field string, s *string) {
+	if *s == "" {
+		*s = NewID()
+		return
+	}
+	c.id(field, s)
+}
+
+// optID checks and normalises a UUID field that may be empty.
+func (c *checker) optID(field string, s *string) {
+	if *s != "" {
+		c.id(field, s)
+	}
+}
+
+func (c *checker) json(field string, b json.RawMessage) {
+	if len(b) == 0 {
+		return
+	}
+	if len(b) > MaxJSONLen {
+		c.fail(field, "is %d bytes long, the limit is %d", len(b), MaxJSONLen)
+		return
+	}
+	if !json.Valid(b) {
+		c.fail(field, "is not valid JSON")
+	}
+}
+
+// time normalises an optional instant and checks its range.
+func (c *checker) time(field string, t *time.Time) {
+	if t.IsZero() {
+		return
+	}
+	*t = NormalizeTime(*t)
+	if !t.After(minTime) || !t.Before(maxTime) {
+		c.fail(field, "%s is outside the supported range (after 1970-01-01, before year 10000)", t.Format(time.RFC3339Nano))
+	}
+}
+
+// now normalises a required instant.
+func (c *checker) now(field string, t *time.Time) {
+	if t.IsZero() {
+		c.fail(field, "must be set")
+		return
+	}
+	c.time(field, t)
+}
+
+// duration normalises a duration that must not be negative.
+func (c *checker) duration(field string, d *time.Duration) {
+	if *d < 0 {
+		c.fail(field, "must not be negative, got %s", *d)
+		return
+	}
+	*d = NormalizeDuration(*d)
+}
+
+// positive normalises a duration that must be at least a millisecond.
+func (c *checker) positive(field string, d *time.Duration) {
+	if *d < time.Millisecond {
+		c.fail(field, "must be at least 1ms, got %s", *d)
+		return
+	}
+	*d = NormalizeDuration(*d)
+}
+
+func (c *checker) limit(field string, n int) {
+	if n < 1 || n > MaxLimit {
+		c.fail(field, "must be between 1 and %d, got %d", MaxLimit, n)
+	}
+}
+
+func (c *checker) nonNegative(field string, n int) {
+	if n < 0 {
+		c.fail(field, "must not be negative, got %d", n)
+	}
+}
+
+func (c *checker) names(field string, list []string) {
+	for i, s := range list {
+		c.name(field+"["+strconv.Itoa(i)+"]", s)
+	}
+}
+
+func truncateForError(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// job validates and normalises a job for Enqueue: defaults for ID, Status
+// (pending) and CreatedAt, then every field.
+func (c *checker) job(field string, j *Job, now time.Time) {
+	if j == nil {
+		c.fail(field, "must not be nil")
+		return
+	}
+	c.newID(field+".ID", &j.ID)
+	c.name(field+".Type", j.Type)
+	c.name(field+".Queue", j.Queue)
+	c.json(field+".Args", j.Args)
+	if j.Status == "" {
+		j.Status = StatusPending
+	} else if !j.Status.Valid() {
+		c.fail(field+".Status", "unknown status %q", truncateForError(string(j.Status)))
+	}
+	c.optName(field+".CorrelationID", j.CorrelationID)
+	c.optName(field+".UniqueKey", j.UniqueKey)
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = now
+	}
+	c.time(field+".CreatedAt", &j.CreatedAt)
+	c.time(field+".ScheduledAt", &j.ScheduledAt)
+	c.time(field+".DispatchedAt", &j.DispatchedAt)
+	c.time(field+".StartedAt", &j.StartedAt)
+	c.time(field+".CompletedAt", &j.CompletedAt)
+	c.duration(field+".Timeout", &j.Timeout)
+	c.nonNegative(field+".RetryCount", j.RetryCount)
+	c.nonNegative(field+".MaxRetries", j.MaxRetries)
+	c.duration(field+".RetryPolicy.InitialDelay", &j.RetryPolicy.InitialDelay)
+	c.duration(field+".RetryPolicy.MaxDelay", &j.RetryPolicy.MaxDelay)
+	if m := j.RetryPolicy.Multiplier; m < 0 || math.IsNaN(m) || math.IsInf(m, 0) || m > 1000 {
+		c.fail(field+".RetryPolicy.Multiplier", "must be between 0 and 1000, got %v", m)
+	}
+	c.text(field+".LastError", j.LastError, MaxTextLen)
+	c.optName(field+".WorkerID", j.WorkerID)
+	c.optName(field+".FollowerNodeID", j.FollowerNodeID)
+	c.optID(field+".ScheduleID", &j.ScheduleID)
+	switch j.ScheduleType {
+	case ScheduleTypeNone, ScheduleTypeCron, ScheduleTypeInterval:
+	default:
+		c.fail(field+".ScheduleType", "unknown schedule type %q", truncateForError(string(j.ScheduleType)))
+	}
+	if (j.ScheduleID == "") != (j.ScheduleType == ScheduleTypeNone) {
+		c.fail(field+".ScheduleType", "must be set together with ScheduleID")
+	}
+	c.time(field+".ScheduleTick", &j.ScheduleTick)
+	if j.Attempt < 0 {
+		c.fail(field+".Attempt", "must not be negative, got %d", j.Attempt)
+	}
+}
+
+func (c *checker) ref(field string, r *Ref) {
+	c.id(field+".ID", &r.ID)
+	if r.Attempt < 1 {
+		c.fail(field+".Attempt", "must be at least 1 (the job must have been dispatched), got %d", r.Attempt)
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/orchestrix/persistence/ent
+
+go 1.26

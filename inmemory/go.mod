@@ -1,0 +1,3 @@
+module github.com/orchestrix/persistence/inmemory
+
+go 1.26

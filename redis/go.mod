@@ -1,0 +1,3 @@
+module github.com/orchestrix/persistence/redis
+
+go 1.26

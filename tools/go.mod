@@ -1,0 +1,3 @@
+module github.com/orchestrix/persistence/tools
+
+go 1.26
