@@ -60,12 +60,16 @@ const (
 )
 
 // RetryPolicy is an exponential backoff: the n-th retry (1-based) waits
-// InitialDelay × Multiplier^(n-1), capped at MaxDelay when MaxDelay > 0.
+// InitialDelay × Multiplier^(n-1), capped at MaxDelay when MaxDelay > 0 and
+// always at MaxBackoff.
 type RetryPolicy struct {
 	InitialDelay time.Duration
 	Multiplier   float64 // 0 means 1 (constant delay)
 	MaxDelay     time.Duration
 }
+
+// MaxBackoff caps every retry delay, so a scheduled time never overflows.
+const MaxBackoff = 365 * 24 * time.Hour
 
 // Backoff returns the delay before retry number n (1-based).
 func (p RetryPolicy) Backoff(n int) time.Duration {
@@ -80,8 +84,8 @@ func (p RetryPolicy) Backoff(n int) time.Duration {
 	if p.MaxDelay > 0 && d > float64(p.MaxDelay) {
 		return p.MaxDelay
 	}
-	if d > float64(math.MaxInt64) {
-		return time.Duration(math.MaxInt64)
+	if d > float64(MaxBackoff) {
+		return MaxBackoff
 	}
 	return time.Duration(d).Truncate(time.Millisecond)
 }
