@@ -1,0 +1,39 @@
+// Package schema is the ent schema of the Orchestrix relational store: the
+// single source of truth for the generated client (internal/entgen) and the
+// versioned migrations (migrations/<dialect>). Column types are chosen per
+// dialect so that every value round-trips exactly:
+//
+//   - ids of jobs, schedules, history, logs and dead letters are uuid on
+//     PostgreSQL and text on SQLite (canonical lowercase, so text order equals
+//     uuid byte order);
+//   - times are timestamptz on PostgreSQL (microseconds) and "datetime"
+//     columns holding int64 Unix microseconds on SQLite (the driver is opened
+//     with _time_integer_format=unix_micro and _inttotime=1), which keeps
+//     microseconds exactly and sorts numerically; the zero time is NULL;
+//   - arguments and metadata are bytea/blob, stored byte for byte (jsonb
+//     would rewrite the JSON);
+//   - durations are int64 milliseconds;
+//   - optional names are NOT NULL DEFAULT '' except where a NULL carries
+//     meaning for an index (jobs.unique_key, jobs.schedule_id).
+package schema
+
+import (
+	"entgo.io/ent/dialect"
+)
+
+// Per-dialect column types.
+var (
+	uuidType = map[string]string{dialect.Postgres: "uuid", dialect.SQLite: "text"}
+	timeType = map[string]string{dialect.Postgres: "timestamptz", dialect.SQLite: "datetime"}
+	textType = map[string]string{dialect.Postgres: "text", dialect.SQLite: "text"}
+	blobType = map[string]string{dialect.Postgres: "bytea", dialect.SQLite: "blob"}
+	jsonType = map[string]string{dialect.Postgres: "jsonb", dialect.SQLite: "text"}
+)
+
+// Partial index predicates, written in SQL both dialects understand.
+const (
+	pendingOnly       = "status = 'pending'"
+	inFlightOnly      = "status IN ('dispatched', 'running')"
+	liveUniqueKey     = "unique_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'timed_out', 'cancelled')"
+	uncleanedTerminal = "channels_cleaned = false AND status IN ('completed', 'failed', 'timed_out', 'cancelled')"
+)
