@@ -129,7 +129,7 @@ func (st *scheduleStore[S]) Register(ctx context.Context, s S) (S, error) {
 	if f.NextRun.IsZero() {
 		f.NextRun = NormalizeTime(spec.Next(now))
 		if f.NextRun.IsZero() {
-			return zero, InvalidField("Expression", "never fires within the next five years")
+			return zero, InvalidField("Expression", "never fires within the next eight years")
 		}
 	}
 	return st.d.Register(ctx, s)
