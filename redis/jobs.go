@@ -1,0 +1,604 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// jobStore implements stores.JobStore (J1–J10).
+type jobStore struct{ b *Backend }
+
+var _ stores.JobStore = (*jobStore)(nil)
+
+func (s *jobStore) keys() []string { return s.b.k.job }
+
+func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
+	_, err := s.b.run(ctx, scriptEnqueue, s.keys(), marshal(encodeJob(job)))
+	return err
+}
+
+func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	args := make([]any, len(jobs))
+	for i, j := range jobs {
+		args[i] = marshal(encodeJob(j))
+	}
+	_, err := s.b.run(ctx, scriptEnqueue, s.keys(), args...)
+	return err
+}
+
+func (s *jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {
+	raw, err := s.b.c.HGet(ctx, s.keys()[kJobs], id).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("%w: job %s", stores.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, s.b.wrap(err, "get job")
+	}
+	return decodeJob(raw)
+}
+
+// next returns the T just after t: the exclusive upper bound of "at or
+// before t".
+func next(t time.Time) string { return tT(t.Add(time.Microsecond)) }
+
+func (s *jobStore) Pending(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
+	v, err := s.b.run(ctx, scriptPending, s.keys(), tT(now), next(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJobs(v)
+}
+
+// rangeGet reads up to count records of hash named by an index range.
+func (b *Backend) rangeGet(ctx context.Context, index, hash, min, max string, count int, reverse bool) ([]any, error) {
+	rev := "0"
+	if reverse {
+		rev = "1"
+	}
+	v, err := b.run(ctx, scriptRangeGet, []string{index, hash}, min, max, count, rev, 36)
+	if err != nil {
+		return nil, err
+	}
+	return replyList(v)
+}
+
+func (s *jobStore) rangeJobs(ctx context.Context, index int, min, max string, count int) ([]*stores.Job, error) {
+	v, err := s.b.rangeGet(ctx, s.keys()[index], s.keys()[kJobs], min, max, count, false)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJobs(v)
+}
+
+func (s *jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
+	return s.rangeJobs(ctx, kSched, "-", "("+next(now), limit)
+}
+
+func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
+	args := []any{tT(p.Now), next(p.Now), p.Limit, p.WorkerID}
+	seen := map[string]bool{}
+	for _, q := range p.Queues {
+		if !seen[q] {
+			seen[q] = true
+			args = append(args, q)
+		}
+	}
+	v, err := s.b.run(ctx, scriptDispatch, s.keys(), args...)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJobs(v)
+}
+
+func (s *jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
+	v, err := s.b.run(ctx, scriptMarkRunning, s.keys(), ref.ID, ref.Attempt, workerID, tT(now))
+	if err != nil {
+		return nil, err
+	}
+	return decodeJob(v)
+}
+
+// finish runs finish.lua for refs and returns one error (or nil) per ref.
+func (s *jobStore) finish(ctx context.Context, status stores.JobStatus, refs []stores.Ref, msg string, now time.Time) ([]error, error) {
+	args := make([]any, 0, 3+2*len(refs))
+	args = append(args, string(status), tT(now), msg)
+	for _, r := range refs {
+		args = append(args, r.ID, r.Attempt)
+	}
+	v, err := s.b.run(ctx, scriptFinish, s.keys(), args...)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := replyList(v)
+	if err != nil || len(codes) != len(refs) {
+		return nil, fmt.Errorf("%w: finish returned %d codes for %d refs", errUnexpected, len(codes), len(refs))
+	}
+	out := make([]error, len(refs))
+	for i, c := range codes {
+		switch c {
+		case "OK":
+		case "NOTFOUND":
+			out[i] = fmt.Errorf("%w: job %s", stores.ErrNotFound, refs[i].ID)
+		default:
+			out[i] = fmt.Errorf("%w: job %s is not in flight at attempt %d", stores.ErrConflict, refs[i].ID, refs[i].Attempt)
+		}
+	}
+	return out, nil
+}
+
+func (s *jobStore) finishOne(ctx context.Context, status stores.JobStatus, ref stores.Ref, msg string, now time.Time) error {
+	errs, err := s.finish(ctx, status, []stores.Ref{ref}, msg, now)
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+func (s *jobStore) Complete(ctx context.Context, ref stores.Ref, now time.Time) error {
+	return s.finishOne(ctx, stores.StatusCompleted, ref, "", now)
+}
+
+func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
+	return s.finish(ctx, stores.StatusCompleted, refs, "", now)
+}
+
+func (s *jobStore) Fail(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) error {
+	return s.finishOne(ctx, stores.StatusFailed, ref, "="+errMsg, now)
+}
+
+func (s *jobStore) TimeOut(ctx context.Context, ref stores.Ref, now time.Time) error {
+	return s.finishOne(ctx, stores.StatusTimedOut, ref, "", now)
+}
+
+// retryGroup is one conditional transition of retry.lua.
+type retryGroup struct {
+	job    *stores.Job
+	action string // retry, requeue, timeout
+	value  string
+}
+
+func (g retryGroup) args() []any {
+	return []any{g.job.ID, string(g.job.Status), g.job.Attempt, strconv.Itoa(g.job.RetryCount), g.action, g.value}
+}
+
+// retryValue is retry.lua's value for a retry: ScheduledAt, then LastError.
+func retryValue(j *stores.Job, msg string, now time.Time) string {
+	return tT(now.Add(j.RetryPolicy.Backoff(j.RetryCount+1))) + msg
+}
+
+// applyRetries runs retry.lua; each result is the new job or nil when the
+// job had moved on since the caller read it.
+func (s *jobStore) applyRetries(ctx context.Context, now time.Time, groups []retryGroup) ([]*stores.Job, error) {
+	args := []any{tT(now)}
+	for _, g := range groups {
+		args = append(args, g.args()...)
+	}
+	v, err := s.b.run(ctx, scriptRetry, s.keys(), args...)
+	if err != nil {
+		return nil, err
+	}
+	list, err := replyList(v)
+	if err != nil || len(list) != len(groups) {
+		return nil, fmt.Errorf("%w: retry returned %d results for %d jobs", errUnexpected, len(list), len(groups))
+	}
+	out := make([]*stores.Job, len(list))
+	for i, raw := range list {
+		if raw == nil {
+			continue
+		}
+		if out[i], err = decodeJob(raw); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Retry reads the job to compute the backoff in Go (the one definition,
+// stores.RetryPolicy.Backoff), then retry.lua applies it only if the job is
+// still in flight at the same attempt and retry count, so a concurrent
+// transition wins and this call gets ErrConflict (J5, J7).
+func (s *jobStore) Retry(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) (*stores.Job, bool, error) {
+	j, err := s.Get(ctx, ref.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	if !j.Status.InFlight() || j.Attempt != ref.Attempt {
+		return nil, false, fmt.Errorf("%w: job %s is not in flight at attempt %d", stores.ErrConflict, ref.ID, ref.Attempt)
+	}
+	if j.RetryCount >= j.MaxRetries {
+		return j, false, nil
+	}
+	out, err := s.applyRetries(ctx, now, []retryGroup{{job: j, action: "retry", value: retryValue(j, errMsg, now)}})
+	if err != nil {
+		return nil, false, err
+	}
+	if out[0] == nil {
+		return nil, false, fmt.Errorf("%w: job %s changed while retrying", stores.ErrConflict, ref.ID)
+	}
+	return out[0], true, nil
+}
+
+func (s *jobStore) Cancel(ctx context.Context, id string, now time.Time) error {
+	_, err := s.b.run(ctx, scriptCancel, s.keys(), id, tT(now))
+	return err
+}
+
+func (s *jobStore) MoveToDeadLetter(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) (*stores.DeadLetter, error) {
+	v, err := s.b.run(ctx, scriptDeadLetter, s.keys(), ref.ID, ref.Attempt, stores.NewID(), errMsg, tT(now))
+	if err != nil {
+		return nil, err
+	}
+	return decodeDeadLetter(v)
+}
+
+func (s *jobStore) ClaimForFollower(ctx context.Context, jobID, nodeID string) error {
+	_, err := s.b.run(ctx, scriptClaim, s.keys(), jobID, nodeID)
+	return err
+}
+
+func (s *jobStore) ByFollower(ctx context.Context, nodeID string, limit int) ([]*stores.Job, error) {
+	p := lp(nodeID)
+	return s.rangeJobs(ctx, kFol, "["+p, "("+p+maxSuffix, limit)
+}
+
+func (s *jobStore) CountByFollower(ctx context.Context, nodeID string) (int, error) {
+	p := lp(nodeID)
+	n, err := s.b.c.ZLexCount(ctx, s.keys()[kFol], "["+p, "("+p+maxSuffix).Result()
+	return int(n), s.b.wrap(err, "count by follower")
+}
+
+// releaseBatch bounds one release.lua call.
+const releaseBatch = 1000
+
+// ReleaseFollower releases in batches of releaseBatch jobs, each batch one
+// atomic script, so a node with very many jobs never blocks the server.
+func (s *jobStore) ReleaseFollower(ctx context.Context, nodeID string) (int, error) {
+	total := 0
+	for {
+		v, err := s.b.run(ctx, scriptRelease, s.keys(), nodeID, releaseBatch)
+		if err != nil {
+			return total, err
+		}
+		n, _ := v.(int64)
+		total += int(n)
+		if n < releaseBatch {
+			return total, nil
+		}
+	}
+}
+
+// Recover reads the expired in-flight jobs from the dispatch, deadline and
+// worker indexes, decides each one in Go (backoff from the one Go
+// definition), then retry.lua applies every decision in one atomic step,
+// each only if the job still has the status, attempt and retry count read:
+// a completion that won the race is never overridden (J8).
+func (s *jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.RecoverResult, error) {
+	var res stores.RecoverResult
+	k := s.keys()
+	pipe := s.b.c.Pipeline()
+	var cmds []*goredis.StringSliceCmd
+	by := &goredis.ZRangeBy{Min: "-", Count: int64(p.Limit)}
+	if p.DispatchLease > 0 {
+		if cutoff := p.Now.Add(-p.DispatchLease); cutoff.After(time.Unix(0, 0)) {
+			r := *by
+			r.Max = "(" + next(cutoff)
+			cmds = append(cmds, pipe.ZRangeByLex(ctx, k[kDisp], &r))
+		}
+	}
+	r := *by
+	r.Max = "(" + next(p.Now)
+	cmds = append(cmds, pipe.ZRangeByLex(ctx, k[kRun], &r))
+	dead := map[string]bool{}
+	for _, w := range p.DeadWorkers {
+		if dead[w] {
+			continue
+		}
+		dead[w] = true
+		cmds = append(cmds, pipe.ZRangeByLex(ctx, k[kWJobs], &goredis.ZRangeBy{Min: "[" + lp(w), Max: "(" + lp(w) + maxSuffix, Count: int64(p.Limit)}))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return res, s.b.wrap(err, "recover")
+	}
+	idSet := map[string]bool{}
+	var ids []string
+	for _, c := range cmds {
+		for _, m := range c.Val() {
+			id := m[len(m)-36:]
+			if !idSet[id] {
+				idSet[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	raws, err := s.b.c.HMGet(ctx, k[kJobs], ids...).Result()
+	if err != nil {
+		return res, s.b.wrap(err, "recover")
+	}
+	var groups []retryGroup
+	for _, raw := range raws {
+		if raw == nil {
+			continue
+		}
+		j, err := decodeJob(raw)
+		if err != nil {
+			return res, err
+		}
+		lost := j.WorkerID != "" && dead[j.WorkerID]
+		switch j.Status {
+		case stores.StatusDispatched:
+			expired := p.DispatchLease > 0 && !j.DispatchedAt.After(p.Now.Add(-p.DispatchLease))
+			if expired || lost {
+				groups = append(groups, retryGroup{job: j, action: "requeue"})
+			}
+		case stores.StatusRunning:
+			timedOut := j.Timeout > 0 && !j.StartedAt.Add(j.Timeout).After(p.Now)
+			if !timedOut && !lost {
+				continue
+			}
+			msg := "worker lost"
+			if timedOut {
+				msg = "timed out"
+			}
+			if j.RetryCount < j.MaxRetries {
+				groups = append(groups, retryGroup{job: j, action: "retry", value: retryValue(j, msg, p.Now)})
+			} else {
+				groups = append(groups, retryGroup{job: j, action: "timeout", value: msg})
+			}
+		}
+	}
+	// Oldest first: by dispatch time, then id.
+	sort.Slice(groups, func(a, b int) bool {
+		x, y := groups[a].job, groups[b].job
+		if !x.DispatchedAt.Equal(y.DispatchedAt) {
+			return x.DispatchedAt.Before(y.DispatchedAt)
+		}
+		return x.ID < y.ID
+	})
+	if len(groups) > p.Limit {
+		groups = groups[:p.Limit]
+	}
+	if len(groups) == 0 {
+		return res, nil
+	}
+	out, err := s.applyRetries(ctx, p.Now, groups)
+	if err != nil {
+		return res, err
+	}
+	for i, j := range out {
+		if j == nil {
+			continue
+		}
+		if groups[i].action == "timeout" {
+			res.TimedOut = append(res.TimedOut, j.ID)
+		} else {
+			res.Requeued = append(res.Requeued, j.ID)
+		}
+	}
+	return res, nil
+}
+
+func (s *jobStore) Uncleaned(ctx context.Context, limit int) ([]*stores.Job, error) {
+	return s.rangeJobs(ctx, kUncl, "-", "+", limit)
+}
+
+func (s *jobStore) MarkCleaned(ctx context.Context, ids []string) error {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	_, err := s.b.run(ctx, scriptMarkCleaned, s.keys(), args...)
+	return err
+}
+
+// orphanBudget bounds the history rows and log lines one purge_orphans.lua
+// call deletes.
+const orphanBudget = 1000
+
+// Purge deletes up to limit jobs in one script, then their history and logs
+// in bounded steps (purge_orphans.lua). The orphan set records the pending
+// work, so a crash or cancellation between steps is finished by the next
+// Purge (J9).
+func (s *jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
+	v, err := s.b.run(ctx, scriptPurgeJobs, s.keys(), tT(before), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := v.(int64)
+	return int(n), s.purgeOrphans(ctx)
+}
+
+func (s *jobStore) purgeOrphans(ctx context.Context) error {
+	prev := int64(1) << 62
+	for {
+		v, err := s.b.run(ctx, scriptPurgeOrphans, s.keys(), orphanBudget)
+		if err != nil {
+			return err
+		}
+		r, _ := v.([]any)
+		if len(r) != 2 {
+			return errUnexpected
+		}
+		spent, _ := r[0].(int64)
+		left, _ := r[1].(int64)
+		// Every call deletes rows or forgets orphans; stop when neither
+		// happened (another Purge is working on the same orphans).
+		if left == 0 || spent == 0 && left >= prev {
+			return nil
+		}
+		prev = left
+	}
+}
+
+var allStatuses = stores.JobStatuses
+
+// Query merges the (CreatedAt, ID)-ordered bystatus ranges of the wanted
+// statuses chunk by chunk, then reads and filters the jobs. The keyset bound
+// (the cursor) makes paging stable while rows are added (J10).
+func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage, error) {
+	k := s.keys()
+	statuses := q.Statuses
+	if len(statuses) == 0 {
+		statuses = allStatuses
+	}
+	want := map[stores.JobStatus]bool{}
+	var sts []string
+	for _, st := range statuses {
+		if !want[st] {
+			want[st] = true
+			sts = append(sts, string(st))
+		}
+	}
+	queues := set(q.Queues)
+	types := set(q.Types)
+	// lower bound on the member suffix T(created)+id, and whether it is exclusive
+	lo, loExcl := "", false
+	if !q.CreatedAfter.IsZero() {
+		lo = tT(q.CreatedAfter)
+	}
+	if q.Cursor != "" {
+		c, err := stores.DecodeCursor(q.Cursor)
+		if err != nil {
+			return stores.JobPage{}, err
+		}
+		if cur := tT(c.Time) + c.ID; cur >= lo {
+			lo, loExcl = cur, true
+		}
+	}
+	hi := maxSuffix
+	if !q.CreatedBefore.IsZero() {
+		hi = tT(q.CreatedBefore)
+	}
+	chunk := q.Limit + 1
+	if chunk < 100 {
+		chunk = 100
+	}
+	if chunk > 1000 {
+		chunk = 1000
+	}
+	type state struct {
+		min  string
+		done bool
+	}
+	states := make([]state, len(sts))
+	for i, st := range sts {
+		states[i].min = "[" + st + ":" + lo
+		if loExcl {
+			states[i].min = "(" + st + ":" + lo
+		}
+	}
+	var out []*stores.Job
+	for len(out) <= q.Limit {
+		pipe := s.b.c.Pipeline()
+		cmds := make([]*goredis.StringSliceCmd, len(sts))
+		active := false
+		for i, st := range sts {
+			if states[i].done {
+				continue
+			}
+			active = true
+			cmds[i] = pipe.ZRangeByLex(ctx, k[kByStatus], &goredis.ZRangeBy{Min: states[i].min, Max: "(" + st + ":" + hi, Count: int64(chunk)})
+		}
+		if !active {
+			break
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return stores.JobPage{}, s.b.wrap(err, "query")
+		}
+		// Only suffixes up to the smallest last suffix of a range that may
+		// hold more are safe to take in this round.
+		safe := maxSuffix
+		for i, st := range sts {
+			if cmds[i] == nil {
+				continue
+			}
+			if ms := cmds[i].Val(); len(ms) == chunk {
+				if last := ms[len(ms)-1][len(st)+1:]; last < safe {
+					safe = last
+				}
+			}
+		}
+		for i, st := range sts {
+			if cmds[i] == nil {
+				continue
+			}
+			// A range is done when it returned its last member and this
+			// round takes all of them.
+			ms := cmds[i].Val()
+			states[i].done = len(ms) < chunk && (len(ms) == 0 || ms[len(ms)-1][len(st)+1:] <= safe)
+		}
+		var suffixes []string
+		for i, st := range sts {
+			if cmds[i] == nil {
+				continue
+			}
+			for _, m := range cmds[i].Val() {
+				if sfx := m[len(st)+1:]; sfx <= safe {
+					suffixes = append(suffixes, sfx)
+				}
+			}
+		}
+		sort.Strings(suffixes)
+		var ids []string
+		for i, sfx := range suffixes {
+			if i == 0 || sfx != suffixes[i-1] {
+				ids = append(ids, sfx[19:])
+			}
+		}
+		if len(ids) > 0 {
+			raws, err := s.b.c.HMGet(ctx, k[kJobs], ids...).Result()
+			if err != nil {
+				return stores.JobPage{}, s.b.wrap(err, "query")
+			}
+			for _, raw := range raws {
+				if raw == nil {
+					continue
+				}
+				j, err := decodeJob(raw)
+				if err != nil {
+					return stores.JobPage{}, err
+				}
+				if !want[j.Status] || (queues != nil && !queues[j.Queue]) || (types != nil && !types[j.Type]) {
+					continue
+				}
+				out = append(out, j)
+				if len(out) > q.Limit {
+					break
+				}
+			}
+		}
+		if safe == maxSuffix {
+			break
+		}
+		for i, st := range sts {
+			states[i].min = "(" + st + ":" + safe
+		}
+	}
+	page := stores.JobPage{Jobs: out}
+	if len(out) > q.Limit {
+		last := out[q.Limit-1]
+		page.Jobs = out[:q.Limit]
+		page.Next = stores.Cursor{Time: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}
+
+func set(list []string) map[string]bool {
+	if len(list) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(list))
+	for _, v := range list {
+		m[v] = true
+	}
+	return m
+}

@@ -1,0 +1,59 @@
+package redis
+
+import (
+	"embed"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+//go:embed scripts/*.lua
+var scriptFS embed.FS
+
+// loadScript returns the script scripts/name.lua with lib.lua prepended. Run
+// sends EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or failed
+// over server, a new cluster node), so no load step is needed.
+func loadScript(name string) *goredis.Script {
+	lib, err := scriptFS.ReadFile("scripts/lib.lua")
+	if err != nil {
+		panic(err)
+	}
+	body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
+	if err != nil {
+		panic(err)
+	}
+	return goredis.NewScript(strings.TrimSpace(string(lib)) + "\n" + string(body))
+}
+
+// The scripts, one per file; each file's header lists its KEYS and ARGV.
+var (
+	scriptEnqueue          = loadScript("enqueue")
+	scriptDispatch         = loadScript("dispatch")
+	scriptPending          = loadScript("pending")
+	scriptRangeGet         = loadScript("range_get")
+	scriptMarkRunning      = loadScript("mark_running")
+	scriptFinish           = loadScript("finish")
+	scriptRetry            = loadScript("retry")
+	scriptCancel           = loadScript("cancel")
+	scriptDeadLetter       = loadScript("dead_letter")
+	scriptClaim            = loadScript("claim")
+	scriptRelease          = loadScript("release")
+	scriptMarkCleaned      = loadScript("mark_cleaned")
+	scriptPurgeJobs        = loadScript("purge_jobs")
+	scriptPurgeOrphans     = loadScript("purge_orphans")
+	scriptHistoryAppend    = loadScript("history_append")
+	scriptHistoryPurge     = loadScript("history_purge")
+	scriptLogAppend        = loadScript("log_append")
+	scriptLogPurge         = loadScript("log_purge")
+	scriptDLAdd            = loadScript("dl_add")
+	scriptDLRemove         = loadScript("dl_remove")
+	scriptDLRequeue        = loadScript("dl_requeue")
+	scriptScheduleRegister = loadScript("schedule_register")
+	scriptScheduleUpdate   = loadScript("schedule_update")
+	scriptScheduleFire     = loadScript("schedule_fire")
+	scriptScheduleList     = loadScript("schedule_list")
+	scriptMemberHeartbeat  = loadScript("member_heartbeat")
+	scriptMemberUpdate     = loadScript("member_update")
+	scriptMemberScan       = loadScript("member_scan")
+	scriptLease            = loadScript("lease")
+)

@@ -1,0 +1,14 @@
+-- finish.lua moves in-flight jobs at their attempts to a terminal status:
+-- Complete, CompleteMany, Fail and TimeOut (J5).
+-- KEYS: the job family (lib.lua, 1..24)
+-- ARGV[1] status   ARGV[2] now (T)   ARGV[3] '' keeps LastError, '=' .. text sets it to text
+-- ARGV[4..] pairs of job id, attempt
+-- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.
+local K = jobkeys()
+local msg = nil
+if ARGV[3] ~= '' then msg = string.sub(ARGV[3], 2) end
+local out = {}
+for i = 4, #ARGV, 2 do
+  out[#out + 1] = finish(K, ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2], msg)
+end
+return out

@@ -1,0 +1,23 @@
+-- pending.lua returns up to limit due pending jobs in Pending order (J3). It
+-- promotes scheduled jobs due at now first (a change of representation only).
+-- KEYS: the job family (lib.lua, 1..24)
+-- ARGV[1] now (T)   ARGV[2] now+1µs (T)   ARGV[3] limit
+-- Returns job JSON, in order.
+local K = jobkeys()
+local now, limit = ARGV[1], tonumber(ARGV[3])
+promote(K, ARGV[2])
+local out, off = {}, 0
+while #out < limit do
+  local ms = redis.call('ZRANGEBYLEX', K.ready, '-', '+', 'LIMIT', off, limit + 16)
+  if #ms == 0 then break end
+  for _, m in ipairs(ms) do
+    local raw = redis.call('HGET', K.jobs, string.sub(m, -36))
+    if raw then
+      local j = cjson.decode(raw)
+      if j.st == 'pending' and due(j, now) then out[#out + 1] = raw end
+    end
+    if #out == limit then break end
+  end
+  off = off + #ms
+end
+return out
