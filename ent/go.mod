@@ -22,6 +22,7 @@ require (
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/zclconf/go-cty v1.14.4 // indirect
 	github.com/zclconf/go-cty-yaml v1.1.0 // indirect
@@ -34,3 +35,14 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+require (
+	github.com/orchestrix/persistence/abstractions v0.0.0
+	github.com/orchestrix/persistence/conformance v0.0.0
+)
+
+replace github.com/orchestrix/persistence/abstractions => ../abstractions
+
+replace github.com/orchestrix/persistence/conformance => ../conformance
+
+replace github.com/orchestrix/persistence/inmemory => ../inmemory

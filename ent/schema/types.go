@@ -13,7 +13,7 @@
 //   - arguments and metadata are bytea/blob, stored byte for byte (jsonb
 //     would rewrite the JSON);
 //   - durations are int64 milliseconds;
-//   - optional names are NOT NULL DEFAULT '' except where a NULL carries
+//   - optional names are NOT NULL with an empty default, except where a NULL carries
 //     meaning for an index (jobs.unique_key, jobs.schedule_id).
 package schema
 

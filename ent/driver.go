@@ -1,0 +1,219 @@
+package ent
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+	"github.com/orchestrix/persistence/ent/internal/entgen"
+)
+
+// DriverName is the name the driver registers under.
+const DriverName = "ent"
+
+func init() { stores.Register(DriverName, Driver{}) }
+
+// Driver opens ent backends (stores.Driver).
+type Driver struct{}
+
+// Open opens a backend from a data source name (see ParseDSN), checks that
+// the database answers and, unless the DSN says migrate=false, applies
+// pending migrations.
+func (Driver) Open(ctx context.Context, dsn string) (stores.Backend, error) {
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig opens a backend from a parsed Config.
+func OpenConfig(ctx context.Context, cfg Config) (*Backend, error) {
+	migrations, err := loadMigrations(cfg.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(cfg.SQLDriver, cfg.SQLDSN)
+	if err != nil {
+		return nil, fmt.Errorf("ent: open %s: %s", cfg.Dialect, stores.RedactDSN(err.Error()))
+	}
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	if cfg.MaxIdleConns > 0 {
+		db.SetMaxIdleConns(cfg.MaxIdleConns)
+	} else {
+		db.SetMaxIdleConns(cfg.MaxOpenConns)
+	}
+	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ent: connect to %s: %s", cfg.Dialect, stores.RedactDSN(err.Error()))
+	}
+	b := newBackend(cfg, db, migrations)
+	if cfg.Migrate {
+		if _, err := b.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// Backend is an open ent backend (stores.Backend). It also implements
+// stores.Migrator and stores.Pinger.
+type Backend struct {
+	cfg        Config
+	db         *sql.DB
+	client     *entgen.Client
+	q          *queries
+	migrations []migration
+
+	jobs        jobStore
+	history     historyStore
+	cron        scheduleStore[*stores.CronSchedule]
+	intervals   scheduleStore[*stores.IntervalSchedule]
+	workers     workerStore
+	nodes       nodeStore
+	logs        logStore
+	deadLetters deadLetterStore
+}
+
+// backend is the receiver name used inside the package.
+type backend = Backend
+
+var (
+	_ stores.Backend  = (*Backend)(nil)
+	_ stores.Migrator = (*Backend)(nil)
+	_ stores.Pinger   = (*Backend)(nil)
+)
+
+func newBackend(cfg Config, db *sql.DB, migrations []migration) *Backend {
+	d := dialect.SQLite
+	q := &sqliteQueries
+	if cfg.Dialect == DialectPostgres {
+		d, q = dialect.Postgres, &postgresQueries
+	}
+	b := &Backend{cfg: cfg, db: db, q: q, migrations: migrations,
+		client: entgen.NewClient(entgen.Driver(entsql.OpenDB(d, db)))}
+	b.jobs = jobStore{b}
+	b.history = historyStore{b}
+	b.cron = scheduleStore[*stores.CronSchedule]{b, cronKind}
+	b.intervals = scheduleStore[*stores.IntervalSchedule]{b, intervalKind}
+	b.workers = workerStore{b}
+	b.nodes = nodeStore{b}
+	b.logs = logStore{b}
+	b.deadLetters = deadLetterStore{b}
+	return b
+}
+
+// Dialect returns DialectPostgres or DialectSQLite.
+func (b *Backend) Dialect() string { return b.cfg.Dialect }
+
+// DB returns the underlying connection pool, for tests and tools.
+func (b *Backend) DB() *sql.DB { return b.db }
+
+// Jobs returns the job store.
+func (b *Backend) Jobs() stores.JobStore { return &b.jobs }
+
+// History returns the history store.
+func (b *Backend) History() stores.HistoryStore { return &b.history }
+
+// Cron returns the cron schedule store.
+func (b *Backend) Cron() stores.ScheduleStore[*stores.CronSchedule] { return &b.cron }
+
+// Intervals returns the interval schedule store.
+func (b *Backend) Intervals() stores.ScheduleStore[*stores.IntervalSchedule] { return &b.intervals }
+
+// Workers returns the worker store.
+func (b *Backend) Workers() stores.WorkerStore { return &b.workers }
+
+// Nodes returns the node store.
+func (b *Backend) Nodes() stores.NodeStore { return &b.nodes }
+
+// Logs returns the log store.
+func (b *Backend) Logs() stores.LogStore { return &b.logs }
+
+// DeadLetters returns the dead letter store.
+func (b *Backend) DeadLetters() stores.DeadLetterStore { return &b.deadLetters }
+
+// Ping checks that the database answers (stores.Pinger).
+func (b *Backend) Ping(ctx context.Context) error { return b.wrap(ctx, b.db.PingContext(ctx)) }
+
+// Close closes the connection pool; an in-memory SQLite database is gone
+// after it.
+func (b *Backend) Close() error { return b.db.Close() }
+
+// inTx runs f in a transaction and commits it when f returns nil. On SQLite
+// every transaction begins IMMEDIATE (the DSN sets _txlock), so it holds the
+// database's single write lock from its first statement.
+func (b *Backend) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return b.wrap(ctx, err)
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return b.wrap(ctx, err)
+	}
+	return b.wrap(ctx, tx.Commit())
+}
+
+// wrap maps driver errors to the stores sentinels: unique violations to
+// ErrAlreadyExists, errors caused by a done context to the context's error
+// (E2). Errors already carrying a sentinel pass unchanged.
+func (b *Backend) wrap(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, s := range []error{stores.ErrNotFound, stores.ErrAlreadyExists, stores.ErrConflict,
+		stores.ErrInvalidArgument, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	if ctx != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	if isUniqueViolation(err) {
+		return fmt.Errorf("%w: %v", stores.ErrAlreadyExists, err)
+	}
+	return err
+}
+
+// isUniqueViolation reports a unique or primary key violation: PostgreSQL
+// SQLSTATE 23505, SQLite SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY.
+func isUniqueViolation(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// uniqueConstraint returns the name of the violated unique constraint or
+// index, or the SQLite column list, for telling which rule a row broke.
+func uniqueConstraint(err error) string {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return pe.Constraint
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		_, cols, _ := strings.Cut(se.Error(), "constraint failed: ")
+		return cols
+	}
+	return ""
+}

@@ -1,0 +1,155 @@
+package ent_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/lib/pq"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+	"github.com/orchestrix/persistence/conformance"
+	"github.com/orchestrix/persistence/ent"
+)
+
+// defaultPostgresDSN is the test server when ORCHESTRIX_TEST_POSTGRES_DSN is
+// unset.
+const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func postgresDSN() string {
+	if v := os.Getenv("ORCHESTRIX_TEST_POSTGRES_DSN"); v != "" {
+		return v
+	}
+	return defaultPostgresDSN
+}
+
+func randomName(prefix string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// sqliteFileHarness opens each store on its own file in a temporary
+// directory of tb.
+func sqliteFileHarness(tb testing.TB) conformance.Harness {
+	return conformance.HarnessFunc(func(ctx context.Context) (*stores.Store, error) {
+		path := filepath.Join(tb.TempDir(), "orchestrix.db")
+		return stores.OpenContext(ctx, "ent", "sqlite://"+path)
+	})
+}
+
+// sqliteMemoryHarness opens each store on its own in-memory database.
+func sqliteMemoryHarness() conformance.Harness {
+	return conformance.HarnessFunc(func(ctx context.Context) (*stores.Store, error) {
+		return stores.OpenContext(ctx, "ent", "sqlite://:memory:")
+	})
+}
+
+// pgServer is the PostgreSQL test server, reached once per test binary.
+var pgServer struct {
+	once sync.Once
+	db   *sql.DB
+	err  error
+}
+
+// requirePostgres returns a connection to the test server, or skips the
+// test when none answers (fails it when CI=true).
+func requirePostgres(tb testing.TB) *sql.DB {
+	tb.Helper()
+	pgServer.once.Do(func() {
+		db, err := sql.Open("postgres", postgresDSN())
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			err = db.PingContext(ctx)
+			cancel()
+		}
+		if err != nil {
+			pgServer.err = fmt.Errorf("PostgreSQL at %s: %v", stores.RedactDSN(postgresDSN()), err)
+			return
+		}
+		db.SetMaxOpenConns(4)
+		pgServer.db = db
+	})
+	if pgServer.err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("%v (CI=true: a missing server is a failure)", pgServer.err)
+		}
+		tb.Skipf("%v; start PostgreSQL or set ORCHESTRIX_TEST_POSTGRES_DSN to run the PostgreSQL tests", pgServer.err)
+	}
+	return pgServer.db
+}
+
+// withParams returns dsn with extra query parameters.
+func withParams(tb testing.TB, dsn string, params url.Values) string {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("parse DSN: %v", err)
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// pgSchemaBackend drops its schema when closed.
+type pgSchemaBackend struct {
+	*ent.Backend
+	admin  *sql.DB
+	schema string
+}
+
+func (b pgSchemaBackend) Close() error {
+	err := b.Backend.Close()
+	if _, derr := b.admin.Exec("DROP SCHEMA IF EXISTS " + b.schema + " CASCADE"); err == nil {
+		err = derr
+	}
+	return err
+}
+
+// openPostgresSchema opens a backend on a fresh schema of the test database
+// (search_path), dropped again when the backend is closed: isolated stores
+// at the cost of one CREATE SCHEMA and the migrations.
+func openPostgresSchema(ctx context.Context, tb testing.TB, params url.Values) (pgSchemaBackend, error) {
+	admin := requirePostgres(tb)
+	schema := randomName("orchestrix_test_")
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return pgSchemaBackend{}, err
+	}
+	if params == nil {
+		params = url.Values{}
+	}
+	params.Set("search_path", schema)
+	params.Set("max_open_conns", "8")
+	cfg, err := ent.ParseDSN(withParams(tb, postgresDSN(), params))
+	if err != nil {
+		return pgSchemaBackend{}, err
+	}
+	b, err := ent.OpenConfig(ctx, cfg)
+	if err != nil {
+		_, _ = admin.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
+		return pgSchemaBackend{}, err
+	}
+	return pgSchemaBackend{Backend: b, admin: admin, schema: schema}, nil
+}
+
+func postgresHarness(tb testing.TB) conformance.Harness {
+	requirePostgres(tb)
+	return conformance.HarnessFunc(func(ctx context.Context) (*stores.Store, error) {
+		b, err := openPostgresSchema(ctx, tb, nil)
+		if err != nil {
+			return nil, err
+		}
+		return stores.Wrap("ent", b), nil
+	})
+}

@@ -1,0 +1,534 @@
+package ent
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+)
+
+// jobStore implements stores.JobStore (J1–J10).
+type jobStore struct{ b *backend }
+
+// scanJob reads one row of jobColumns.
+func scanJob(sc rowScanner) (*stores.Job, error) {
+	var (
+		j                                                        stores.Job
+		args                                                     []byte
+		status, scheduleType                                     string
+		uniqueKey, scheduleID                                    sql.NullString
+		created, scheduled, dispatched, started, completed, tick nullTime
+		timeout, initial, maxDelay                               int64
+	)
+	err := sc.Scan(&j.ID, &j.Type, &j.Queue, &args, &status, &j.Priority, &j.CorrelationID, &uniqueKey,
+		&created, &scheduled, &dispatched, &started, &completed,
+		&timeout, &j.RetryCount, &j.MaxRetries, &initial, &j.RetryPolicy.Multiplier, &maxDelay,
+		&j.LastError, &j.WorkerID, &j.FollowerNodeID, &j.ChannelsCleaned, &scheduleID, &scheduleType, &tick, &j.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	j.Args = copyBytes(args)
+	j.Status = stores.JobStatus(status)
+	j.UniqueKey = uniqueKey.String
+	j.CreatedAt, j.ScheduledAt, j.DispatchedAt = created.Time, scheduled.Time, dispatched.Time
+	j.StartedAt, j.CompletedAt, j.ScheduleTick = started.Time, completed.Time, tick.Time
+	j.Timeout = fromMS(timeout)
+	j.RetryPolicy.InitialDelay, j.RetryPolicy.MaxDelay = fromMS(initial), fromMS(maxDelay)
+	j.ScheduleID = scheduleID.String
+	j.ScheduleType = stores.ScheduleType(scheduleType)
+	return &j, nil
+}
+
+// jobArgs returns the parameters of one row of jobColumns.
+func jobArgs(j *stores.Job) []any {
+	return []any{j.ID, j.Type, j.Queue, bytesArg(j.Args), string(j.Status), j.Priority, j.CorrelationID, nullStringArg(j.UniqueKey),
+		j.CreatedAt.UTC(), timeArg(j.ScheduledAt), timeArg(j.DispatchedAt), timeArg(j.StartedAt), timeArg(j.CompletedAt),
+		ms(j.Timeout), j.RetryCount, j.MaxRetries, ms(j.RetryPolicy.InitialDelay), j.RetryPolicy.Multiplier, ms(j.RetryPolicy.MaxDelay),
+		j.LastError, j.WorkerID, j.FollowerNodeID, j.ChannelsCleaned, nullStringArg(j.ScheduleID), string(j.ScheduleType), timeArg(j.ScheduleTick), j.Attempt}
+}
+
+// queryJobs runs a query of jobColumns and returns every row.
+func (b *backend) queryJobs(ctx context.Context, ex execer, query string, args ...any) ([]*stores.Job, error) {
+	rows, err := ex.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, b.wrap(ctx, err)
+	}
+	defer rows.Close()
+	var out []*stores.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, b.wrap(ctx, err)
+		}
+		out = append(out, j)
+	}
+	return out, b.wrap(ctx, rows.Err())
+}
+
+// insertJobs stores jobs with multi-row INSERTs of up to enqueueChunk rows;
+// the caller runs it in a transaction when there is more than one chunk.
+func insertJobs(ctx context.Context, ex execer, jobs []*stores.Job) error {
+	for start := 0; start < len(jobs); start += enqueueChunk {
+		chunk := jobs[start:min(start+enqueueChunk, len(jobs))]
+		args := make([]any, 0, len(chunk)*jobColumnCount)
+		for _, j := range chunk {
+			args = append(args, jobArgs(j)...)
+		}
+		if _, err := ex.ExecContext(ctx, insertJobsSQL(len(chunk)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Enqueue stores one job (J1).
+func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
+	return s.b.wrap(ctx, insertJobs(ctx, s.b.db, []*stores.Job{job}))
+}
+
+// EnqueueMany stores every job or none (J1), with set-based INSERTs in one
+// transaction.
+func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	return s.b.inTx(ctx, func(tx *sql.Tx) error { return insertJobs(ctx, tx, jobs) })
+}
+
+// Get returns a job by id (J2).
+func (s *jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {
+	return s.b.getJob(ctx, s.b.db, id)
+}
+
+func (b *backend) getJob(ctx context.Context, ex execer, id string) (*stores.Job, error) {
+	j, err := scanJob(ex.QueryRowContext(ctx, selectJob, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("job %s: %w", id, stores.ErrNotFound)
+	}
+	return j, b.wrap(ctx, err)
+}
+
+// missingOrConflict runs after a conditional write on a job changed no row:
+// the job is missing (ErrNotFound) or its state did not match (ErrConflict).
+func (b *backend) missingOrConflict(ctx context.Context, ex execer, id, what string) error {
+	var n int
+	if err := ex.QueryRowContext(ctx, countJobID, id).Scan(&n); err != nil {
+		return b.wrap(ctx, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("job %s: %w", id, stores.ErrNotFound)
+	}
+	return fmt.Errorf("job %s: %s: %w", id, what, stores.ErrConflict)
+}
+
+// Pending returns due pending jobs in dispatch order (J3).
+func (s *jobStore) Pending(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
+	return s.b.queryJobs(ctx, s.b.db, selectPendingJobs, now, limit)
+}
+
+// DueScheduled returns pending jobs whose scheduled time has come (J3).
+func (s *jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
+	return s.b.queryJobs(ctx, s.b.db, selectDueScheduledJobs, now, limit)
+}
+
+// Dispatch claims up to p.Limit due jobs with one UPDATE … RETURNING (J4):
+// on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so concurrent
+// dispatchers take disjoint sets without waiting; on SQLite the statement
+// runs in an IMMEDIATE transaction, the single writer.
+func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
+	query, args := s.b.q.dispatchDue, []any{p.Now, p.Limit, p.WorkerID}
+	if len(p.Queues) > 0 {
+		query, args = s.b.q.dispatchDueQueues, append(args, s.b.listArg(p.Queues))
+	}
+	var jobs []*stores.Job
+	err := s.b.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		jobs, err = s.b.queryJobs(ctx, tx, query, args...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING gives no order; hand the jobs out in dispatch order.
+	sort.Slice(jobs, func(i, k int) bool { return dispatchOrder(jobs[i], jobs[k]) })
+	return jobs, nil
+}
+
+// dispatchOrder is J3's order: priority descending, then created, then id.
+func dispatchOrder(a, b *stores.Job) bool {
+	if a.Priority != b.Priority {
+		return a.Priority > b.Priority
+	}
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.ID < b.ID
+}
+
+// MarkRunning moves a dispatched attempt to running (J5).
+func (s *jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
+	j, err := scanJob(s.b.db.QueryRowContext(ctx, markJobRunning, ref.ID, ref.Attempt, now, workerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, s.b.missingOrConflict(ctx, s.b.db, ref.ID, "not dispatched at attempt "+strconv.FormatInt(ref.Attempt, 10))
+	}
+	return j, s.b.wrap(ctx, err)
+}
+
+// finish is the conditional terminal transition of Complete, Fail and
+// TimeOut (J5); lastError nil keeps the stored one.
+func (s *jobStore) finish(ctx context.Context, ref stores.Ref, status stores.JobStatus, lastError any, now time.Time) error {
+	res, err := s.b.db.ExecContext(ctx, finishJob, ref.ID, ref.Attempt, now, string(status), lastError)
+	if err != nil {
+		return s.b.wrap(ctx, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.b.wrap(ctx, err)
+	} else if n == 0 {
+		return s.b.missingOrConflict(ctx, s.b.db, ref.ID, "not in flight at attempt "+strconv.FormatInt(ref.Attempt, 10))
+	}
+	return nil
+}
+
+// Complete moves an in-flight attempt to completed (J5).
+func (s *jobStore) Complete(ctx context.Context, ref stores.Ref, now time.Time) error {
+	return s.finish(ctx, ref, stores.StatusCompleted, nil, now)
+}
+
+// Fail moves an in-flight attempt to failed (J5).
+func (s *jobStore) Fail(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) error {
+	return s.finish(ctx, ref, stores.StatusFailed, errMsg, now)
+}
+
+// TimeOut moves an in-flight attempt to timed_out (J5).
+func (s *jobStore) TimeOut(ctx context.Context, ref stores.Ref, now time.Time) error {
+	return s.finish(ctx, ref, stores.StatusTimedOut, nil, now)
+}
+
+// CompleteMany completes a batch with one set-based UPDATE (J5); only the
+// refs it did not complete cost a follow-up read, to tell a missing job
+// from a stale attempt.
+func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	var args []any
+	if s.b.cfg.Dialect == DialectPostgres {
+		attempts := make([]int64, len(refs))
+		for i, r := range refs {
+			attempts[i] = r.Attempt
+		}
+		args = []any{now, pq.StringArray(ids), pq.Int64Array(attempts)}
+	} else {
+		pairs := make([][2]any, len(refs))
+		for i, r := range refs {
+			pairs[i] = [2]any{r.ID, r.Attempt}
+		}
+		js, _ := json.Marshal(pairs)
+		args = []any{now, string(js)}
+	}
+	done, err := s.b.idSet(ctx, s.b.db, s.b.q.completeJobs, args...)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]error, len(refs))
+	if len(done) == len(refs) {
+		return results, nil
+	}
+	var missed []string
+	for _, r := range refs {
+		if !done[r.ID] {
+			missed = append(missed, r.ID)
+		}
+	}
+	exists, err := s.b.idSet(ctx, s.b.db, s.b.q.existingJobIDs, s.b.listArg(missed))
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range refs {
+		switch {
+		case done[r.ID]:
+			// A ref listed twice is completed once; the repeat is stale.
+			delete(done, r.ID)
+		case exists[r.ID]:
+			results[i] = fmt.Errorf("job %s: not in flight at attempt %d: %w", r.ID, r.Attempt, stores.ErrConflict)
+		default:
+			results[i] = fmt.Errorf("job %s: %w", r.ID, stores.ErrNotFound)
+		}
+	}
+	return results, nil
+}
+
+// idSet runs a query returning one id column and collects the ids.
+func (b *backend) idSet(ctx context.Context, ex execer, query string, args ...any) (map[string]bool, error) {
+	rows, err := ex.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, b.wrap(ctx, err)
+	}
+	defer rows.Close()
+	set := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, b.wrap(ctx, err)
+		}
+		set[id] = true
+	}
+	return set, b.wrap(ctx, rows.Err())
+}
+
+// Retry sends an in-flight attempt with retries left back to pending (J7).
+// The backoff depends on the stored retry count, so the job is read first
+// and the write is conditional on what was read.
+func (s *jobStore) Retry(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) (*stores.Job, bool, error) {
+	j, err := s.b.getJob(ctx, s.b.db, ref.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	if j.Attempt != ref.Attempt || !j.Status.InFlight() {
+		return nil, false, fmt.Errorf("job %s: not in flight at attempt %d: %w", ref.ID, ref.Attempt, stores.ErrConflict)
+	}
+	if j.RetryCount >= j.MaxRetries {
+		return j, false, nil
+	}
+	at := now.Add(j.RetryPolicy.Backoff(j.RetryCount + 1))
+	out, err := scanJob(s.b.db.QueryRowContext(ctx, retryJob, ref.ID, ref.Attempt, j.RetryCount, at, errMsg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, s.b.missingOrConflict(ctx, s.b.db, ref.ID, "changed while retrying attempt "+strconv.FormatInt(ref.Attempt, 10))
+	}
+	if err != nil {
+		return nil, false, s.b.wrap(ctx, err)
+	}
+	return out, true, nil
+}
+
+// Cancel moves a non-terminal job to cancelled.
+func (s *jobStore) Cancel(ctx context.Context, id string, now time.Time) error {
+	res, err := s.b.db.ExecContext(ctx, cancelJob, id, now)
+	if err != nil {
+		return s.b.wrap(ctx, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.b.wrap(ctx, err)
+	} else if n == 0 {
+		return s.b.missingOrConflict(ctx, s.b.db, id, "already terminal")
+	}
+	return nil
+}
+
+// MoveToDeadLetter deletes the attempt from the live set and stores its dead
+// letter in one transaction (J7).
+func (s *jobStore) MoveToDeadLetter(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) (*stores.DeadLetter, error) {
+	var dl *stores.DeadLetter
+	err := s.b.inTx(ctx, func(tx *sql.Tx) error {
+		j, err := scanJob(tx.QueryRowContext(ctx, deleteJobAttempt, ref.ID, ref.Attempt))
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.b.missingOrConflict(ctx, tx, ref.ID, "not at attempt "+strconv.FormatInt(ref.Attempt, 10))
+		}
+		if err != nil {
+			return err
+		}
+		if errMsg == "" {
+			errMsg = j.LastError
+		}
+		dl = &stores.DeadLetter{ID: stores.NewID(), Job: *j, LastError: errMsg, TotalAttempts: int(j.Attempt), FailedAt: now}
+		return insertDeadLetter(ctx, tx, dl)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dl, nil
+}
+
+// ClaimForFollower sets the follower of an unowned job (J6).
+func (s *jobStore) ClaimForFollower(ctx context.Context, jobID, nodeID string) error {
+	res, err := s.b.db.ExecContext(ctx, claimJobForFollower, jobID, nodeID)
+	if err != nil {
+		return s.b.wrap(ctx, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.b.wrap(ctx, err)
+	} else if n == 0 {
+		return s.b.missingOrConflict(ctx, s.b.db, jobID, "owned by another follower")
+	}
+	return nil
+}
+
+// ByFollower returns the jobs a follower owns (J6).
+func (s *jobStore) ByFollower(ctx context.Context, nodeID string, limit int) ([]*stores.Job, error) {
+	return s.b.queryJobs(ctx, s.b.db, selectJobsByFollower, nodeID, limit)
+}
+
+// CountByFollower counts the jobs a follower owns (J6).
+func (s *jobStore) CountByFollower(ctx context.Context, nodeID string) (int, error) {
+	var n int
+	err := s.b.db.QueryRowContext(ctx, countJobsByFollower, nodeID).Scan(&n)
+	return n, s.b.wrap(ctx, err)
+}
+
+// ReleaseFollower clears the follower of every job a node owns (J6).
+func (s *jobStore) ReleaseFollower(ctx context.Context, nodeID string) (int, error) {
+	return s.b.execCount(ctx, s.b.db, releaseFollowerJobs, nodeID)
+}
+
+// execCount runs a statement and returns the rows it changed.
+func (b *backend) execCount(ctx context.Context, ex execer, query string, args ...any) (int, error) {
+	res, err := ex.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, b.wrap(ctx, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), b.wrap(ctx, err)
+}
+
+// Recover returns expired in-flight jobs to the queue or times them out
+// (J8). Candidates are read and then each is written conditionally on the
+// status, attempt and retry count read, in one transaction, so a completion
+// that won the race is never overridden.
+func (s *jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.RecoverResult, error) {
+	var cutoff any
+	if p.DispatchLease > 0 {
+		cutoff = p.Now.Add(-p.DispatchLease)
+	}
+	dead := map[string]bool{}
+	for _, w := range p.DeadWorkers {
+		dead[w] = true
+	}
+	var res stores.RecoverResult
+	err := s.b.inTx(ctx, func(tx *sql.Tx) error {
+		res = stores.RecoverResult{}
+		jobs, err := s.b.queryJobs(ctx, tx, s.b.q.selectExpiredJobs, p.Now, cutoff, s.b.listArg(p.DeadWorkers), p.Limit)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			var n int
+			switch {
+			case j.Status == stores.StatusDispatched:
+				if n, err = s.b.execCount(ctx, tx, requeueDispatchedJob, j.ID, j.Attempt); err == nil && n == 1 {
+					res.Requeued = append(res.Requeued, j.ID)
+				}
+			case j.RetryCount < j.MaxRetries:
+				reason := "worker lost"
+				if j.Timeout > 0 && !j.StartedAt.IsZero() && !j.StartedAt.Add(j.Timeout).After(p.Now) {
+					reason = "timed out"
+				}
+				at := p.Now.Add(j.RetryPolicy.Backoff(j.RetryCount + 1))
+				var rows *sql.Rows
+				if rows, err = tx.QueryContext(ctx, retryJob, j.ID, j.Attempt, j.RetryCount, at, reason); err == nil {
+					if rows.Next() {
+						res.Requeued = append(res.Requeued, j.ID)
+					}
+					err = rows.Close()
+				}
+			default:
+				if n, err = s.b.execCount(ctx, tx, timeOutRunningJob, j.ID, j.Attempt, p.Now); err == nil && n == 1 {
+					res.TimedOut = append(res.TimedOut, j.ID)
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Uncleaned returns terminal jobs whose channels are not cleaned (J9).
+func (s *jobStore) Uncleaned(ctx context.Context, limit int) ([]*stores.Job, error) {
+	return s.b.queryJobs(ctx, s.b.db, selectUncleanedJobs, limit)
+}
+
+// MarkCleaned flags the jobs' channels as cleaned (J9).
+func (s *jobStore) MarkCleaned(ctx context.Context, ids []string) error {
+	_, err := s.b.db.ExecContext(ctx, s.b.q.markJobsCleaned, s.b.listArg(ids))
+	return s.b.wrap(ctx, err)
+}
+
+// Purge deletes up to limit terminal jobs finished before the cut-off with
+// their history and logs (J9): one statement on PostgreSQL, one
+// transaction on SQLite.
+func (s *jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
+	if s.b.cfg.Dialect == DialectPostgres {
+		return s.b.execCount(ctx, s.b.db, s.b.q.purgeJobs, before, limit)
+	}
+	var n int
+	err := s.b.inTx(ctx, func(tx *sql.Tx) error {
+		set, err := s.b.idSet(ctx, tx, s.b.q.selectPurgeableJobIDs, before, limit)
+		if err != nil || len(set) == 0 {
+			return err
+		}
+		ids := make([]string, 0, len(set))
+		for id := range set {
+			ids = append(ids, id)
+		}
+		list := s.b.listArg(ids)
+		for _, q := range []string{s.b.q.deleteHistoryOfJobs, s.b.q.deleteLogsOfJobs} {
+			if _, err := tx.ExecContext(ctx, q, list); err != nil {
+				return err
+			}
+		}
+		n, err = s.b.execCount(ctx, tx, s.b.q.deleteJobsByID, list)
+		return err
+	})
+	return n, err
+}
+
+// Query filters and pages jobs in (created_at, id) order with a keyset
+// cursor (J10).
+func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage, error) {
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) int { args = append(args, v); return len(args) }
+	list := func(column string, vals []string) {
+		if len(vals) > 0 {
+			where = append(where, s.b.q.inList(column, arg(s.b.listArg(vals))))
+		}
+	}
+	statuses := make([]string, len(q.Statuses))
+	for i, st := range q.Statuses {
+		statuses[i] = string(st)
+	}
+	list("status", statuses)
+	list("queue", q.Queues)
+	list("type", q.Types)
+	if !q.CreatedAfter.IsZero() {
+		where = append(where, "created_at >= $"+strconv.Itoa(arg(q.CreatedAfter)))
+	}
+	if !q.CreatedBefore.IsZero() {
+		where = append(where, "created_at < $"+strconv.Itoa(arg(q.CreatedBefore)))
+	}
+	if q.Cursor != "" {
+		c, err := stores.DecodeCursor(q.Cursor)
+		if err != nil {
+			return stores.JobPage{}, err
+		}
+		t, id := arg(c.Time), arg(c.ID)
+		where = append(where, fmt.Sprintf("(created_at > $%d OR (created_at = $%d AND id > $%d))", t, t, id))
+	}
+	query := "SELECT " + jobColumns + " FROM jobs"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY created_at, id LIMIT $" + strconv.Itoa(arg(q.Limit+1))
+	jobs, err := s.b.queryJobs(ctx, s.b.db, query, args...)
+	if err != nil {
+		return stores.JobPage{}, err
+	}
+	page := stores.JobPage{Jobs: jobs}
+	if len(jobs) > q.Limit {
+		page.Jobs = jobs[:q.Limit]
+		last := page.Jobs[q.Limit-1]
+		page.Next = stores.Cursor{Time: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}

@@ -1,0 +1,220 @@
+package ent
+
+import (
+	"strconv"
+	"strings"
+)
+
+// The SQL of the job store. Statements both dialects accept are constants
+// here ($n placeholders work on PostgreSQL and modernc SQLite alike); the
+// ones that differ are fields of queries, one value per dialect. No
+// statement is built from caller text (E3): the few built at run time
+// (batch inserts, Query filters) only repeat placeholders.
+
+// jobColumns is the column list every job query reads, in scanJob order.
+const jobColumns = `id, type, queue, args, status, priority, correlation_id, unique_key, ` +
+	`created_at, scheduled_at, dispatched_at, started_at, completed_at, ` +
+	`timeout_ms, retry_count, max_retries, retry_initial_delay_ms, retry_multiplier, retry_max_delay_ms, ` +
+	`last_error, worker_id, follower_node_id, channels_cleaned, schedule_id, schedule_type, schedule_tick, attempt`
+
+// jobColumnCount is the number of columns in jobColumns.
+const jobColumnCount = 27
+
+// enqueueChunk bounds the rows of one multi-row INSERT, under both dialects'
+// parameter limits (PostgreSQL 65535, SQLite 32766).
+const enqueueChunk = 1000
+
+const (
+	selectJob  = `SELECT ` + jobColumns + ` FROM jobs WHERE id = $1`
+	countJobID = `SELECT count(*) FROM jobs WHERE id = $1`
+
+	// selectPendingJobs is J3's pending query, in dispatch order.
+	selectPendingJobs = `SELECT ` + jobColumns + ` FROM jobs
+WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
+ORDER BY priority DESC, created_at, id LIMIT $2`
+
+	// selectDueScheduledJobs is J3's due-scheduled query, oldest first.
+	selectDueScheduledJobs = `SELECT ` + jobColumns + ` FROM jobs
+WHERE status = 'pending' AND scheduled_at IS NOT NULL AND scheduled_at <= $1
+ORDER BY scheduled_at, id LIMIT $2`
+
+	// markJobRunning: $1 id, $2 attempt, $3 now, $4 worker id or ''.
+	markJobRunning = `UPDATE jobs SET status = 'running', started_at = $3,
+	worker_id = CASE WHEN $4 = '' THEN worker_id ELSE $4 END
+WHERE id = $1 AND attempt = $2 AND status = 'dispatched'
+RETURNING ` + jobColumns
+
+	// finishJob moves an in-flight attempt to a terminal status: $1 id,
+	// $2 attempt, $3 now, $4 status, $5 last error or NULL to keep it.
+	finishJob = `UPDATE jobs SET status = $4, completed_at = $3, last_error = COALESCE($5, last_error)
+WHERE id = $1 AND attempt = $2 AND status IN ('dispatched', 'running')`
+
+	// retryJob sends an in-flight attempt back to pending, conditional on
+	// the retry count the caller read: $1 id, $2 attempt, $3 seen retry
+	// count, $4 scheduled at, $5 last error.
+	retryJob = `UPDATE jobs SET status = 'pending', retry_count = retry_count + 1, scheduled_at = $4,
+	last_error = $5, worker_id = ''
+WHERE id = $1 AND attempt = $2 AND status IN ('dispatched', 'running') AND retry_count = $3 AND retry_count < max_retries
+RETURNING ` + jobColumns
+
+	// requeueDispatchedJob returns a dispatched attempt to pending (J8).
+	requeueDispatchedJob = `UPDATE jobs SET status = 'pending', worker_id = ''
+WHERE id = $1 AND attempt = $2 AND status = 'dispatched'`
+
+	// timeOutRunningJob ends a running attempt as timed_out (J8).
+	timeOutRunningJob = `UPDATE jobs SET status = 'timed_out', completed_at = $3
+WHERE id = $1 AND attempt = $2 AND status = 'running'`
+
+	cancelJob = `UPDATE jobs SET status = 'cancelled', completed_at = $2
+WHERE id = $1 AND status NOT IN ('completed', 'failed', 'timed_out', 'cancelled')`
+
+	// deleteJobAttempt takes a job out of the live set for the dead
+	// letters, returning it as stored.
+	deleteJobAttempt = `DELETE FROM jobs WHERE id = $1 AND attempt = $2 RETURNING ` + jobColumns
+
+	claimJobForFollower = `UPDATE jobs SET follower_node_id = $2
+WHERE id = $1 AND (follower_node_id = '' OR follower_node_id = $2)`
+	selectJobsByFollower = `SELECT ` + jobColumns + ` FROM jobs WHERE follower_node_id = $1
+ORDER BY created_at, id LIMIT $2`
+	countJobsByFollower = `SELECT count(*) FROM jobs WHERE follower_node_id = $1`
+	releaseFollowerJobs = `UPDATE jobs SET follower_node_id = '' WHERE follower_node_id = $1`
+
+	selectUncleanedJobs = `SELECT ` + jobColumns + ` FROM jobs
+WHERE channels_cleaned = false AND status IN ('completed', 'failed', 'timed_out', 'cancelled')
+ORDER BY completed_at, id LIMIT $1`
+)
+
+// queries holds the statements whose SQL differs between the dialects.
+type queries struct {
+	// dispatchDue / dispatchDueQueues (J4): $1 now, $2 limit, $3 worker id
+	// or '', $4 queues. One statement that claims and returns the jobs.
+	dispatchDue       string
+	dispatchDueQueues string
+	// completeJobs (J5): $1 now, $2 ids, $3 attempts (PostgreSQL) or $2
+	// JSON [[id, attempt], …] (SQLite); returns the completed ids.
+	completeJobs string
+	// existingJobIDs: $1 ids; returns those that exist.
+	existingJobIDs string
+	// markJobsCleaned (J9): $1 ids.
+	markJobsCleaned string
+	// selectExpiredJobs (J8): $1 now, $2 dispatch cut-off or NULL, $3
+	// dead workers, $4 limit.
+	selectExpiredJobs string
+	// purgeJobs (J9), PostgreSQL: $1 before, $2 limit, one statement.
+	purgeJobs string
+	// selectPurgeableJobIDs, deleteHistoryOfJobs, deleteLogsOfJobs,
+	// deleteJobsByID: the SQLite purge, run in one transaction.
+	selectPurgeableJobIDs string
+	deleteHistoryOfJobs   string
+	deleteLogsOfJobs      string
+	deleteJobsByID        string
+	// inList returns the membership test of column against list
+	// parameter n.
+	inList func(column string, n int) string
+	// Worker, node and lease statements, see members_sql.go.
+	members memberQueries
+}
+
+var postgresQueries = queries{
+	dispatchDue: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
+FROM (SELECT id AS due_id FROM jobs
+	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
+	ORDER BY priority DESC, created_at, id LIMIT $2
+	FOR UPDATE SKIP LOCKED) AS due
+WHERE jobs.id = due.due_id
+RETURNING ` + jobColumns,
+	dispatchDueQueues: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
+FROM (SELECT id AS due_id FROM jobs
+	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = ANY($4::text[])
+	ORDER BY priority DESC, created_at, id LIMIT $2
+	FOR UPDATE SKIP LOCKED) AS due
+WHERE jobs.id = due.due_id
+RETURNING ` + jobColumns,
+	completeJobs: `UPDATE jobs SET status = 'completed', completed_at = $1
+FROM unnest($2::uuid[], $3::bigint[]) AS ref(ref_id, ref_attempt)
+WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status IN ('dispatched', 'running')
+RETURNING jobs.id`,
+	existingJobIDs:  `SELECT id FROM jobs WHERE id = ANY($1::uuid[])`,
+	markJobsCleaned: `UPDATE jobs SET channels_cleaned = true WHERE id = ANY($1::uuid[])`,
+	selectExpiredJobs: `SELECT ` + jobColumns + ` FROM jobs
+WHERE (status = 'dispatched' AND (dispatched_at <= $2 OR worker_id = ANY($3::text[])))
+   OR (status = 'running' AND ((timeout_ms > 0 AND started_at + timeout_ms * interval '1 millisecond' <= $1)
+                               OR worker_id = ANY($3::text[])))
+ORDER BY COALESCE(started_at, dispatched_at), id LIMIT $4`,
+	purgeJobs: `WITH victims AS (
+	SELECT id FROM jobs
+	WHERE status IN ('completed', 'failed', 'timed_out', 'cancelled') AND completed_at < $1
+	ORDER BY completed_at LIMIT $2 FOR UPDATE SKIP LOCKED
+), history AS (
+	DELETE FROM job_history WHERE job_id IN (SELECT id FROM victims)
+), logs AS (
+	DELETE FROM log_entries WHERE job_id IN (SELECT id FROM victims)
+)
+DELETE FROM jobs WHERE id IN (SELECT id FROM victims)`,
+	inList: func(column string, n int) string {
+		return column + " = ANY($" + strconv.Itoa(n) + ")"
+	},
+	members:  postgresMemberQueries,
+}
+
+var sqliteQueries = queries{
+	dispatchDue: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
+WHERE id IN (SELECT id FROM jobs
+	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
+	ORDER BY priority DESC, created_at, id LIMIT $2)
+RETURNING ` + jobColumns,
+	dispatchDueQueues: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
+WHERE id IN (SELECT id FROM jobs
+	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
+	  AND queue IN (SELECT value FROM json_each($4))
+	ORDER BY priority DESC, created_at, id LIMIT $2)
+RETURNING ` + jobColumns,
+	completeJobs: `UPDATE jobs SET status = 'completed', completed_at = $1
+FROM (SELECT value ->> 0 AS ref_id, value ->> 1 AS ref_attempt FROM json_each($2)) AS ref
+WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status IN ('dispatched', 'running')
+RETURNING id`,
+	existingJobIDs:  `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each($1))`,
+	markJobsCleaned: `UPDATE jobs SET channels_cleaned = true WHERE id IN (SELECT value FROM json_each($1))`,
+	selectExpiredJobs: `SELECT ` + jobColumns + ` FROM jobs
+WHERE (status = 'dispatched' AND (dispatched_at <= $2 OR worker_id IN (SELECT value FROM json_each($3))))
+   OR (status = 'running' AND ((timeout_ms > 0 AND started_at + timeout_ms * 1000 <= $1)
+                               OR worker_id IN (SELECT value FROM json_each($3))))
+ORDER BY COALESCE(started_at, dispatched_at), id LIMIT $4`,
+	selectPurgeableJobIDs: `SELECT id FROM jobs
+WHERE status IN ('completed', 'failed', 'timed_out', 'cancelled') AND completed_at < $1
+ORDER BY completed_at LIMIT $2`,
+	deleteHistoryOfJobs: `DELETE FROM job_history WHERE job_id IN (SELECT value FROM json_each($1))`,
+	deleteLogsOfJobs:    `DELETE FROM log_entries WHERE job_id IN (SELECT value FROM json_each($1))`,
+	deleteJobsByID:      `DELETE FROM jobs WHERE id IN (SELECT value FROM json_each($1))`,
+	inList: func(column string, n int) string {
+		return column + " IN (SELECT value FROM json_each($" + strconv.Itoa(n) + "))"
+	},
+	members:  sqliteMemberQueries,
+}
+
+// insertJobsSQL returns the multi-row INSERT of n jobs.
+func insertJobsSQL(n int) string {
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO jobs (" + jobColumns + ") VALUES ")
+	p := 1
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('(')
+		for c := 0; c < jobColumnCount; c++ {
+			if c > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteByte('$')
+			sb.WriteString(strconv.Itoa(p))
+			p++
+		}
+		sb.WriteByte(')')
+	}
+	return sb.String()
+}

@@ -1,0 +1,33 @@
+package ent
+
+// The SQL of the log, history and dead letter stores (L1, D1, J7).
+
+const (
+	// Logs: seq is the autoincrement key that gives the written order.
+	insertLogEntryRow = `($%d, $%d, $%d, $%d, $%d, $%d)`
+	insertLogEntries  = `INSERT INTO log_entries (entry_id, job_id, timestamp, level, message, exception) VALUES `
+	selectLogPage     = `SELECT seq, entry_id, job_id, timestamp, level, message, exception FROM log_entries
+WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+	purgeLogEntries = `DELETE FROM log_entries WHERE seq IN (
+	SELECT seq FROM log_entries WHERE timestamp < $1 ORDER BY timestamp, seq LIMIT $2)`
+
+	// History purge: the rows are picked by completed_at.
+	purgeHistory = `DELETE FROM job_history WHERE id IN (
+	SELECT id FROM job_history WHERE completed_at < $1 ORDER BY completed_at, id LIMIT $2)`
+
+	// Dead letters.
+	deadLetterColumns   = `id, job_id, type, queue, args, last_error, total_attempts, failed_at, job`
+	insertDeadLetterSQL = `INSERT INTO dead_letters (` + deadLetterColumns + `)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	selectDeadLetter     = `SELECT ` + deadLetterColumns + ` FROM dead_letters WHERE id = $1`
+	selectDeadLetterPage = `SELECT ` + deadLetterColumns + ` FROM dead_letters
+ORDER BY failed_at DESC, id DESC LIMIT $1`
+	selectDeadLetterPageAfter = `SELECT ` + deadLetterColumns + ` FROM dead_letters
+WHERE failed_at < $2 OR (failed_at = $2 AND id < $3)
+ORDER BY failed_at DESC, id DESC LIMIT $1`
+	deleteDeadLetter          = `DELETE FROM dead_letters WHERE id = $1`
+	deleteDeadLetterReturning = `DELETE FROM dead_letters WHERE id = $1 RETURNING ` + deadLetterColumns
+)
+
+// logInsertChunk bounds the rows of one multi-row log INSERT.
+const logInsertChunk = 1000
