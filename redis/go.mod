@@ -18,3 +18,7 @@ require (
 replace github.com/orchestrix/persistence/abstractions => ../abstractions
 
 replace github.com/orchestrix/persistence/conformance => ../conformance
+
+require github.com/orchestrix/persistence/conformance v0.0.0
+
+replace github.com/orchestrix/persistence/inmemory => ../inmemory
