@@ -305,8 +305,8 @@ func pendingFixture(t T, st *stores.Store, now time.Time) []string {
 	done := mk(5, 100)
 	done.Status, done.CompletedAt = stores.StatusCompleted, now
 	enqueue(t, st, p1, p2, p3, p4, future, exact, past, busy, done)
-	// Priority descending, then created ascending (past before exact).
-	return []string{p3.ID, p2.ID, past.ID, exact.ID, p1.ID, p4.ID}
+	// Priority descending, then created ascending (exact before past).
+	return []string{p3.ID, p2.ID, exact.ID, past.ID, p1.ID, p4.ID}
 }
 
 func testPending(t T, st *stores.Store) {
@@ -418,8 +418,14 @@ func testConcurrentDispatch(t T, st *stores.Store) {
 	const jobs, dispatchers, limit = 500, 16, 7
 	var all []*stores.Job
 	for i := range jobs {
-		all = append(all, newJob(i))
+		j := newJob(i)
+		j.Queue = []string{"q-a", "q-b"}[i%2]
+		j.Priority = i % 3
+		all = append(all, j)
 	}
+	// Dispatchers read every queue, one queue, or both by name, so an index
+	// per queue that falls out of step with the others shows up.
+	filters := [][]string{nil, {"q-a"}, {"q-b", "q-a"}, {"q-b"}}
 	enqueue(t, st, all...)
 	now := at(time.Hour)
 	var fails failures
@@ -427,7 +433,7 @@ func testConcurrentDispatch(t T, st *stores.Store) {
 	race(dispatchers, &fails, func(i int) {
 		// Bounded, so a driver that never drains cannot hang the suite.
 		for range 2 * jobs {
-			batch, err := st.Jobs().Dispatch(t.Context(), stores.DispatchParams{Limit: limit, Now: now, WorkerID: fmt.Sprintf("w%d", i)})
+			batch, err := st.Jobs().Dispatch(t.Context(), stores.DispatchParams{Queues: filters[i%len(filters)], Limit: limit, Now: now, WorkerID: fmt.Sprintf("w%d", i)})
 			if err != nil {
 				fails.add("dispatcher %d: Dispatch: %v", i, err)
 				return
@@ -443,29 +449,31 @@ func testConcurrentDispatch(t T, st *stores.Store) {
 		fails.add("dispatcher %d: Dispatch still returned jobs after %d calls", i, 2*jobs)
 	})
 	fails.report(t)
+	var bad failures
 	seen := map[string]string{}
 	for i, batch := range got {
 		for _, j := range batch {
 			w := fmt.Sprintf("w%d", i)
 			if prev, dup := seen[j.ID]; dup {
-				t.Errorf("job %s dispatched twice: to %s and to %s", j.ID, prev, w)
+				bad.add("job %s dispatched twice: to %s and to %s", j.ID, prev, w)
 				continue
 			}
 			seen[j.ID] = w
 			if j.Status != stores.StatusDispatched || j.Attempt != 1 || j.WorkerID != w {
-				t.Errorf("job %s returned to %s as status %s attempt %d worker %q", j.ID, w, j.Status, j.Attempt, j.WorkerID)
+				bad.add("job %s returned to %s as status %s attempt %d worker %q", j.ID, w, j.Status, j.Attempt, j.WorkerID)
 			}
 		}
 	}
 	if len(seen) != jobs {
-		t.Errorf("%d distinct jobs dispatched, want %d: jobs were lost", len(seen), jobs)
+		bad.add("%d distinct jobs dispatched, want %d: jobs were lost", len(seen), jobs)
 	}
 	for _, j := range all {
 		s := getJob(t, st, j.ID)
 		if s.Status != stores.StatusDispatched || s.Attempt != 1 || s.WorkerID != seen[j.ID] {
-			t.Errorf("stored job %s: status %s attempt %d worker %q, want dispatched, 1, %q", j.ID, s.Status, s.Attempt, s.WorkerID, seen[j.ID])
+			bad.add("stored job %s: status %s attempt %d worker %q, want dispatched, 1, %q", j.ID, s.Status, s.Attempt, s.WorkerID, seen[j.ID])
 		}
 	}
+	bad.report(t)
 }
 
 // inFlight enqueues a job in its own queue and dispatches it at base+1h.
@@ -1074,7 +1082,9 @@ func testRecoverTimeout(t T, st *stores.Store) {
 	checkJob(t, "timed out job with a retry left", want, getJob(t, st, retryable.ID))
 	want = final.Clone()
 	want.Status, want.CompletedAt = stores.StatusTimedOut, now
-	checkJob(t, "timed out job with no retry left", want, getJob(t, st, final.ID))
+	got := getJob(t, st, final.ID)
+	want.LastError = reasonOrEmpty(got.LastError, "timed out")
+	checkJob(t, "timed out job with no retry left", want, got)
 	for _, j := range keep {
 		checkJob(t, "running job not past its timeout", j, getJob(t, st, j.ID))
 	}
@@ -1114,10 +1124,21 @@ func testRecoverDeadWorkers(t T, st *stores.Store) {
 	checkJob(t, "running job of a dead worker with retries left", want, getJob(t, st, retryable.ID))
 	want = final.Clone()
 	want.Status, want.CompletedAt = stores.StatusTimedOut, now
-	checkJob(t, "running job of a dead worker with no retry left", want, getJob(t, st, final.ID))
+	got = getJob(t, st, final.ID)
+	want.LastError = reasonOrEmpty(got.LastError, "worker lost")
+	checkJob(t, "running job of a dead worker with no retry left", want, got)
 	for _, j := range keep {
 		checkJob(t, "job of a live worker", j, getJob(t, st, j.ID))
 	}
+}
+
+// reasonOrEmpty accepts the two LastError values the contract leaves open
+// for a job Recover times out: unchanged (empty here) or the reason.
+func reasonOrEmpty(got, reason string) string {
+	if got == reason {
+		return reason
+	}
+	return ""
 }
 
 func testRecoverLimit(t T, st *stores.Store) {
@@ -1203,6 +1224,7 @@ func testRecoverRace(t T, st *stores.Store) {
 		}
 	})
 	fails.report(t)
+	var bad failures
 	rec := map[string]int{}
 	for _, list := range recovered {
 		for _, id := range list {
@@ -1217,17 +1239,18 @@ func testRecoverRace(t T, st *stores.Store) {
 		got := getJob(t, st, j.ID)
 		switch {
 		case rec[j.ID] > 1:
-			t.Errorf("job %s recovered %d times", j.ID, rec[j.ID])
+			bad.add("job %s recovered %d times", j.ID, rec[j.ID])
 		case done && rec[j.ID] > 0:
-			t.Errorf("job %s both completed and recovered (now %s)", j.ID, got.Status)
+			bad.add("job %s both completed and recovered (now %s)", j.ID, got.Status)
 		case done && got.Status != stores.StatusCompleted:
-			t.Errorf("job %s: Complete succeeded but the job is %s", j.ID, got.Status)
+			bad.add("job %s: Complete succeeded but the job is %s", j.ID, got.Status)
 		case !done && rec[j.ID] == 0:
-			t.Errorf("job %s neither completed nor recovered: %s", j.ID, got.Status)
+			bad.add("job %s neither completed nor recovered: %s", j.ID, got.Status)
 		case !done && got.Status != stores.StatusPending && got.Status != stores.StatusTimedOut:
-			t.Errorf("recovered job %s is %s, want pending or timed_out", j.ID, got.Status)
+			bad.add("recovered job %s is %s, want pending or timed_out", j.ID, got.Status)
 		}
 	}
+	bad.report(t)
 }
 
 func testUncleaned(t T, st *stores.Store) {

@@ -1,0 +1,90 @@
+// Package faulty wraps a correct store backend and plants one bug in it, so
+// that the conformance suite can prove it catches that bug. Each Variant is
+// a mistake a real driver could make.
+package faulty
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+)
+
+// Variant names a planted bug.
+type Variant string
+
+const (
+	// DoubleDispatch makes Dispatch also hand the previous caller's jobs to
+	// the next caller, as a lock-free read-then-write would (breaks J4).
+	DoubleDispatch Variant = "double-dispatch"
+	// RenewIgnoresTerm makes RenewLeadership answer a rejected renewal
+	// with a made-up lease, as a renew that does not check the term or the
+	// expiry would (breaks W3).
+	RenewIgnoresTerm Variant = "renew-ignores-term"
+	// StaleComplete makes Complete report success for a stale attempt, as
+	// an unconditional update would (breaks J5).
+	StaleComplete Variant = "stale-complete"
+)
+
+// Variants lists every planted bug.
+var Variants = []Variant{DoubleDispatch, RenewIgnoresTerm, StaleComplete}
+
+// Wrap returns b with the bug v planted. The result owns b: closing it
+// closes b.
+func Wrap(b stores.Backend, v Variant) stores.Backend {
+	return &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), v: v}, nodes: &nodes{NodeStore: b.Nodes(), v: v}}
+}
+
+type backend struct {
+	stores.Backend
+	jobs  *jobs
+	nodes *nodes
+}
+
+func (b *backend) Jobs() stores.JobStore   { return b.jobs }
+func (b *backend) Nodes() stores.NodeStore { return b.nodes }
+
+type jobs struct {
+	stores.JobStore
+	v    Variant
+	mu   sync.Mutex
+	prev []*stores.Job // the jobs the previous Dispatch returned
+}
+
+func (j *jobs) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
+	got, err := j.JobStore.Dispatch(ctx, p)
+	if err != nil || j.v != DoubleDispatch {
+		return got, err
+	}
+	j.mu.Lock()
+	prev := j.prev
+	j.prev = make([]*stores.Job, len(got))
+	for i, job := range got {
+		j.prev[i] = job.Clone()
+	}
+	j.mu.Unlock()
+	return append(got, prev...), nil
+}
+
+func (j *jobs) Complete(ctx context.Context, ref stores.Ref, now time.Time) error {
+	err := j.JobStore.Complete(ctx, ref, now)
+	if j.v == StaleComplete && errors.Is(err, stores.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+type nodes struct {
+	stores.NodeStore
+	v Variant
+}
+
+func (n *nodes) RenewLeadership(ctx context.Context, nodeID string, term int64, now time.Time, ttl time.Duration) (stores.Lease, error) {
+	l, err := n.NodeStore.RenewLeadership(ctx, nodeID, term, now, ttl)
+	if n.v == RenewIgnoresTerm && errors.Is(err, stores.ErrConflict) {
+		return stores.Lease{Holder: nodeID, Term: term, AcquiredAt: now, ExpiresAt: now.Add(ttl)}, nil
+	}
+	return l, err
+}
