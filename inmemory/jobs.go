@@ -1,0 +1,587 @@
+package inmemory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/btree"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+)
+
+// jobStore implements stores.JobStore (J1–J10) over the shared state.
+type jobStore struct{ db *db }
+
+var _ stores.JobStore = jobStore{}
+
+func sortJobs(js []*stores.Job, less func(a, b *stores.Job) bool) {
+	slices.SortFunc(js, func(a, b *stores.Job) int {
+		switch {
+		case less(a, b):
+			return -1
+		case less(b, a):
+			return 1
+		}
+		return 0
+	})
+}
+
+func cloneJobs(js []*stores.Job) []*stores.Job {
+	out := make([]*stores.Job, len(js))
+	for i, j := range js {
+		out[i] = j.Clone()
+	}
+	return out
+}
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("%s %s: %w", kind, id, stores.ErrNotFound)
+}
+
+// Enqueue implements stores.JobStore (J1).
+func (s jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
+	if err := s.db.lock(ctx); err != nil {
+		return err
+	}
+	defer s.db.mu.Unlock()
+	return s.db.jobs.insertAll([]*stores.Job{job})
+}
+
+// EnqueueMany implements stores.JobStore (J1): all or nothing.
+func (s jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	if err := s.db.lock(ctx); err != nil {
+		return err
+	}
+	defer s.db.mu.Unlock()
+	return s.db.jobs.insertAll(jobs)
+}
+
+// Get implements stores.JobStore (J2).
+func (s jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	j, ok := s.db.jobs.byID[id]
+	if !ok {
+		return nil, notFound("job", id)
+	}
+	return j.Clone(), nil
+}
+
+// Pending implements stores.JobStore (J3).
+func (s jobStore) Pending(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	return cloneJobs(s.db.jobs.firstReady(now, nil, limit)), nil
+}
+
+// DueScheduled implements stores.JobStore (J3).
+func (s jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	var out []*stores.Job
+	s.db.jobs.scheduled.Ascend(func(j *stores.Job) bool {
+		if j.ScheduledAt.After(now) {
+			return false
+		}
+		out = append(out, j.Clone())
+		return len(out) < limit
+	})
+	return out, nil
+}
+
+// Dispatch implements stores.JobStore (J4): under the one lock, no two
+// callers can pick the same job.
+func (s jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	picked := t.firstReady(p.Now, p.Queues, p.Limit)
+	out := make([]*stores.Job, len(picked))
+	for i, j := range picked {
+		t.update(j, func(j *stores.Job) {
+			j.Status = stores.StatusDispatched
+			j.DispatchedAt = p.Now
+			j.Attempt++
+			if p.WorkerID != "" {
+				j.WorkerID = p.WorkerID
+			}
+		})
+		out[i] = j.Clone()
+	}
+	return out, nil
+}
+
+// inFlight returns the stored job at ref if it is dispatched or running at
+// that attempt: ErrNotFound for a missing job, ErrConflict otherwise (J5).
+func (t *jobTable) inFlight(ref stores.Ref) (*stores.Job, error) {
+	j, ok := t.byID[ref.ID]
+	if !ok {
+		return nil, notFound("job", ref.ID)
+	}
+	if err := conflictUnlessAt(j, ref); err != nil {
+		return nil, err
+	}
+	if !j.Status.InFlight() {
+		return nil, fmt.Errorf("job %s is %s, not in flight: %w", j.ID, j.Status, stores.ErrConflict)
+	}
+	return j, nil
+}
+
+func conflictUnlessAt(j *stores.Job, ref stores.Ref) error {
+	if j.Attempt != ref.Attempt {
+		return fmt.Errorf("job %s is at attempt %d, not %d: %w", j.ID, j.Attempt, ref.Attempt, stores.ErrConflict)
+	}
+	return nil
+}
+
+// MarkRunning implements stores.JobStore (J5).
+func (s jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	j, err := t.inFlight(ref)
+	if err != nil {
+		return nil, err
+	}
+	if j.Status != stores.StatusDispatched {
+		return nil, fmt.Errorf("job %s is %s, not dispatched: %w", j.ID, j.Status, stores.ErrConflict)
+	}
+	t.update(j, func(j *stores.Job) {
+		j.Status = stores.StatusRunning
+		j.StartedAt = now
+		if workerID != "" {
+			j.WorkerID = workerID
+		}
+	})
+	return j.Clone(), nil
+}
+
+// finish moves the in-flight job at ref to a terminal status (J5).
+func (t *jobTable) finish(ref stores.Ref, status stores.JobStatus, errMsg *string, now time.Time) error {
+	j, err := t.inFlight(ref)
+	if err != nil {
+		return err
+	}
+	t.update(j, func(j *stores.Job) {
+		j.Status = status
+		j.CompletedAt = now
+		if errMsg != nil {
+			j.LastError = *errMsg
+		}
+	})
+	return nil
+}
+
+// Complete implements stores.JobStore (J5).
+func (s jobStore) Complete(ctx context.Context, ref stores.Ref, now time.Time) error {
+	if err := s.db.lock(ctx); err != nil {
+		return err
+	}
+	defer s.db.mu.Unlock()
+	return s.db.jobs.finish(ref, stores.StatusCompleted, nil, now)
+}
+
+// CompleteMany implements stores.JobStore (J5): one lock for the batch.
+func (s jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	errs := make([]error, len(refs))
+	for i, ref := range refs {
+		errs[i] = s.db.jobs.finish(ref, stores.StatusCompleted, nil, now)
+	}
+	return errs, nil
+}
+
+// Fail implements stores.JobStore (J5).
+func (s jobStore) Fail(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) error {
+	if err := s.db.lock(ctx); err != nil {
+		return err
+	}
+	defer s.db.mu.Unlock()
+	return s.db.jobs.finish(ref, stores.StatusFailed, &errMsg, now)
+}
+
+// TimeOut implements stores.JobStore (J5).
+func (s jobStore) TimeOut(ctx context.Context, ref stores.Ref, now time.Time) error {
+	if err := s.db.lock(ctx); err != nil {
+		return err
+	}
+	defer s.db.mu.Unlock()
+	return s.db.jobs.finish(ref, stores.StatusTimedOut, nil, now)
+}
+
+// retry sends the in-flight job j back to pending, spending one retry (J7).
+func (t *jobTable) retry(j *stores.Job, errMsg string, now time.Time) {
+	t.update(j, func(j *stores.Job) {
+		j.Status = stores.StatusPending
+		j.RetryCount++
+		j.ScheduledAt = stores.NormalizeTime(now.Add(j.RetryPolicy.Backoff(j.RetryCount)))
+		j.LastError = errMsg
+		j.WorkerID = ""
+	})
+}
+
+// Retry implements stores.JobStore (J7).
+func (s jobStore) Retry(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) (*stores.Job, bool, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, false, err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	j, err := t.inFlight(ref)
+	if err != nil {
+		return nil, false, err
+	}
+	if j.RetryCount >= j.MaxRetries {
+		return j.Clone(), false, nil
+	}
+	t.retry(j, errMsg, now)
+	return j.Clone(), true, nil
+}
+
+// Cancel implements stores.JobStore.
+func (s jobStore) Cancel(ctx context.Context, id string, now time.Time) error {
+	if err := s.db.lock(ctx); err != nil {
+		return err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	j, ok := t.byID[id]
+	if !ok {
+		return notFound("job", id)
+	}
+	if j.Status.Terminal() {
+		return fmt.Errorf("job %s is already %s: %w", id, j.Status, stores.ErrConflict)
+	}
+	t.update(j, func(j *stores.Job) {
+		j.Status = stores.StatusCancelled
+		j.CompletedAt = now
+	})
+	return nil
+}
+
+// MoveToDeadLetter implements stores.JobStore (J7): the job leaves the live
+// set and the dead letter appears in one step.
+func (s jobStore) MoveToDeadLetter(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) (*stores.DeadLetter, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	j, ok := t.byID[ref.ID]
+	if !ok {
+		return nil, notFound("job", ref.ID)
+	}
+	if err := conflictUnlessAt(j, ref); err != nil {
+		return nil, err
+	}
+	if errMsg == "" {
+		errMsg = j.LastError
+	}
+	d := &stores.DeadLetter{
+		ID:            stores.NewID(),
+		Job:           *j.Clone(),
+		LastError:     errMsg,
+		TotalAttempts: int(j.Attempt),
+		FailedAt:      now,
+	}
+	// A fresh UUIDv7 cannot collide in practice; checking keeps the table
+	// consistent even if it did.
+	for s.db.deadLetters.byID[d.ID] != nil {
+		d.ID = stores.NewID()
+	}
+	t.remove(j)
+	s.db.deadLetters.insert(d)
+	return d.Clone(), nil
+}
+
+// ClaimForFollower implements stores.JobStore (J6).
+func (s jobStore) ClaimForFollower(ctx context.Context, jobID, nodeID string) error {
+	if err := s.db.lock(ctx); err != nil {
+		return err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	j, ok := t.byID[jobID]
+	if !ok {
+		return notFound("job", jobID)
+	}
+	switch j.FollowerNodeID {
+	case nodeID:
+		return nil
+	case "":
+		t.update(j, func(j *stores.Job) { j.FollowerNodeID = nodeID })
+		return nil
+	}
+	return fmt.Errorf("job %s is owned by follower %q: %w", jobID, j.FollowerNodeID, stores.ErrConflict)
+}
+
+// ByFollower implements stores.JobStore (J6).
+func (s jobStore) ByFollower(ctx context.Context, nodeID string, limit int) ([]*stores.Job, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	var out []*stores.Job
+	if tr := s.db.jobs.byFollower[nodeID]; tr != nil {
+		tr.Ascend(func(j *stores.Job) bool {
+			out = append(out, j.Clone())
+			return len(out) < limit
+		})
+	}
+	return out, nil
+}
+
+// CountByFollower implements stores.JobStore (J6).
+func (s jobStore) CountByFollower(ctx context.Context, nodeID string) (int, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.db.mu.Unlock()
+	if tr := s.db.jobs.byFollower[nodeID]; tr != nil {
+		return tr.Len(), nil
+	}
+	return 0, nil
+}
+
+// ReleaseFollower implements stores.JobStore (J6).
+func (s jobStore) ReleaseFollower(ctx context.Context, nodeID string) (int, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	tr := t.byFollower[nodeID]
+	if tr == nil {
+		return 0, nil
+	}
+	owned := make([]*stores.Job, 0, tr.Len())
+	tr.Ascend(func(j *stores.Job) bool { owned = append(owned, j); return true })
+	for _, j := range owned {
+		t.update(j, func(j *stores.Job) { j.FollowerNodeID = "" })
+	}
+	return len(owned), nil
+}
+
+// Recover implements stores.JobStore (J8). Candidates come from the
+// expired prefixes of the dispatched and running-deadline indexes and from
+// the dead workers' in-flight jobs; the oldest (DispatchedAt, ID) first are
+// handled, at most Limit. Under the one lock the state read is the state
+// written, so no legitimate transition can be overridden.
+func (s jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.RecoverResult, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return stores.RecoverResult{}, err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	seen := map[string]bool{}
+	var cands []*stores.Job
+	add := func(j *stores.Job) {
+		if !seen[j.ID] {
+			seen[j.ID] = true
+			cands = append(cands, j)
+		}
+	}
+	if p.DispatchLease > 0 {
+		cutoff := p.Now.Add(-p.DispatchLease)
+		n := 0
+		t.dispatched.Ascend(func(j *stores.Job) bool {
+			if j.DispatchedAt.After(cutoff) {
+				return false
+			}
+			add(j)
+			n++
+			return n < p.Limit
+		})
+	}
+	n := 0
+	t.runningDeadlines.Ascend(func(j *stores.Job) bool {
+		if deadline(j).After(p.Now) {
+			return false
+		}
+		add(j)
+		n++
+		return n < p.Limit
+	})
+	dead := make(map[string]bool, len(p.DeadWorkers))
+	for _, w := range p.DeadWorkers {
+		dead[w] = true
+		for _, j := range t.inFlightByWorker[w] {
+			add(j)
+		}
+	}
+	sortJobs(cands, dispatchedLess)
+	if len(cands) > p.Limit {
+		cands = cands[:p.Limit]
+	}
+	var res stores.RecoverResult
+	for _, j := range cands {
+		lost := j.WorkerID != "" && dead[j.WorkerID]
+		switch j.Status {
+		case stores.StatusDispatched:
+			t.update(j, func(j *stores.Job) {
+				j.Status = stores.StatusPending
+				j.WorkerID = ""
+			})
+			res.Requeued = append(res.Requeued, j.ID)
+		case stores.StatusRunning:
+			// Every candidate is past its deadline or on a dead worker.
+			reason := "timed out"
+			if lost && (j.Timeout == 0 || deadline(j).After(p.Now)) {
+				reason = "worker lost"
+			}
+			if j.RetryCount < j.MaxRetries {
+				t.retry(j, reason, p.Now)
+				res.Requeued = append(res.Requeued, j.ID)
+			} else {
+				t.update(j, func(j *stores.Job) {
+					j.Status = stores.StatusTimedOut
+					j.CompletedAt = p.Now
+					j.LastError = reason
+				})
+				res.TimedOut = append(res.TimedOut, j.ID)
+			}
+		}
+	}
+	return res, nil
+}
+
+// Uncleaned implements stores.JobStore (J9).
+func (s jobStore) Uncleaned(ctx context.Context, limit int) ([]*stores.Job, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	var out []*stores.Job
+	s.db.jobs.uncleaned.Ascend(func(j *stores.Job) bool {
+		out = append(out, j.Clone())
+		return len(out) < limit
+	})
+	return out, nil
+}
+
+// MarkCleaned implements stores.JobStore (J9).
+func (s jobStore) MarkCleaned(ctx context.Context, ids []string) error {
+	if err := s.db.lock(ctx); err != nil {
+		return err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	for _, id := range ids {
+		if j, ok := t.byID[id]; ok && !j.ChannelsCleaned {
+			t.update(j, func(j *stores.Job) { j.ChannelsCleaned = true })
+		}
+	}
+	return nil
+}
+
+// Purge implements stores.JobStore (J9): the oldest terminal jobs completed
+// before the cut-off go, with their history and logs. A terminal job
+// without a CompletedAt has no completion time to compare and stays.
+func (s jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	var old []*stores.Job
+	t.finished.Ascend(func(j *stores.Job) bool {
+		if !j.CompletedAt.Before(before) {
+			return false
+		}
+		old = append(old, j)
+		return len(old) < limit
+	})
+	for _, j := range old {
+		t.remove(j)
+		s.db.history.removeJob(j.ID)
+		s.db.logs.removeJob(j.ID)
+	}
+	return len(old), nil
+}
+
+// Query implements stores.JobQuery (J10): keyset paging over (CreatedAt,
+// ID), so rows added between pages are neither skipped nor repeated.
+func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage, error) {
+	var start stores.Job // the pivot: first (CreatedAt, ID) a row may have
+	if q.Cursor != "" {
+		c, err := stores.DecodeCursor(q.Cursor)
+		if err != nil {
+			return stores.JobPage{}, err
+		}
+		// ID+"\x00" is the smallest string after ID: strictly after the cursor.
+		start = stores.Job{CreatedAt: c.Time, ID: c.ID + "\x00"}
+	}
+	if !q.CreatedAfter.IsZero() && createdLess(&start, &stores.Job{CreatedAt: q.CreatedAfter}) {
+		start = stores.Job{CreatedAt: q.CreatedAfter}
+	}
+	if err := s.db.lock(ctx); err != nil {
+		return stores.JobPage{}, err
+	}
+	defer s.db.mu.Unlock()
+	t := s.db.jobs
+	queues, types := setOf(q.Queues), setOf(q.Types)
+	// Collect limit+1 matches to learn whether another page follows.
+	want := q.Limit + 1
+	scan := func(tr *btree.BTreeG[*stores.Job], out []*stores.Job) []*stores.Job {
+		n := 0
+		tr.AscendGreaterOrEqual(&start, func(j *stores.Job) bool {
+			if !q.CreatedBefore.IsZero() && !j.CreatedAt.Before(q.CreatedBefore) {
+				return false
+			}
+			if (queues == nil || queues[j.Queue]) && (types == nil || types[j.Type]) {
+				out = append(out, j)
+				n++
+			}
+			return n < want
+		})
+		return out
+	}
+	var rows []*stores.Job
+	if len(q.Statuses) == 0 {
+		rows = scan(t.byCreated, nil)
+	} else {
+		done := map[stores.JobStatus]bool{}
+		for _, st := range q.Statuses {
+			if tr := t.byStatus[st]; tr != nil && !done[st] {
+				done[st] = true
+				rows = scan(tr, rows)
+			}
+		}
+		sortJobs(rows, createdLess)
+	}
+	var page stores.JobPage
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		last := rows[len(rows)-1]
+		page.Next = stores.Cursor{Time: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	page.Jobs = cloneJobs(rows)
+	return page, nil
+}
+
+// setOf returns the values as a set, or nil for an empty list (no filter).
+func setOf(list []string) map[string]bool {
+	if len(list) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(list))
+	for _, v := range list {
+		m[v] = true
+	}
+	return m
+}
