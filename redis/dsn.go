@@ -265,9 +265,14 @@ func (c Config) universal() *goredis.UniversalOptions {
 		PoolSize: c.PoolSize, DialTimeout: c.DialTimeout, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
 		IsClusterMode: c.Mode == ModeCluster, ContextTimeoutEnabled: true,
 	}
-	o.MaxRetries = c.MaxRetries
-	if o.MaxRetries == 0 {
-		o.MaxRetries = -1 // go-redis: 0 means its default (3), -1 none
+	// A command whose connection broke may have run: re-sending a script
+	// could apply it twice (AdjustLoad counting twice, Enqueue reporting its
+	// own job as a duplicate). So by default nothing is re-sent, which on
+	// Cluster also means a MOVED reply (resharding) fails that one call
+	// while the client refreshes its slot map.
+	o.MaxRetries, o.MaxRedirects = c.MaxRetries, c.MaxRetries
+	if c.MaxRetries <= 0 {
+		o.MaxRetries, o.MaxRedirects = -1, -1 // go-redis: 0 means its default (3), -1 none
 	}
 	if c.TLS {
 		host, _, _ := net.SplitHostPort(c.Addrs[0])
