@@ -1,0 +1,4 @@
+package main
+
+// The inmemory driver: for development, tests and single-process use.
+import _ "github.com/orchestrix/persistence/inmemory"

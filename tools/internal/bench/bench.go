@@ -1,0 +1,327 @@
+// Package bench implements `orchestrix-store bench`: it drives a store the
+// way an Orchestrix cluster does, measures throughput and latency, and then
+// checks the contract's invariants against what the store holds.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+	"github.com/orchestrix/persistence/tools/internal/cli"
+)
+
+const usage = `Usage:
+  orchestrix-store bench [flags]
+
+Drives a store like an Orchestrix cluster, prints throughput and latency,
+then checks invariants against what the store holds. A violated invariant
+makes the exit code 1.
+
+With no flags it runs on the embedded default: the ent driver on a fresh
+SQLite file in a temporary folder (the path is printed; removed at the end
+unless --keep).
+
+Scenarios:
+  burndown (default)  insert --jobs jobs with EnqueueMany in --batch batches
+      (timed on its own), then --workers workers loop: Dispatch a batch,
+      MarkRunning each job, append one log line per job (one Logs().Append
+      per batch) and one history row per job, CompleteMany the batch, until
+      every job is done. --lean keeps the job lifecycle (dispatch, running,
+      complete) and leaves out the log line and history row: the state
+      machine alone, without the records a real worker also writes. (River's
+      lean run is fetch+complete; MarkRunning stays here because every
+      Orchestrix worker reports that a job started, and complete is
+      conditional on it.)
+  cluster  three coordinator nodes race for the leadership lease and renew
+      it; the leader fires a cron schedule ("* * * * * *", every second) and
+      a 250ms interval schedule (misfire policy fire_all, so no tick is lost
+      on failover), reaps dead workers and nodes and recovers their jobs;
+      nodes claim jobs as followers; --workers workers heartbeat, dispatch,
+      run, fail a share of jobs (Retry with backoff, then MoveToDeadLetter)
+      and complete the rest. Part-way the leader node and one worker crash
+      (stop renewing and heartbeating); the survivors must detect and
+      recover them. Runs for --duration, then drains. --jobs is spread over
+      the run (default 2000 for this scenario).
+
+Invariants checked at the end, through the public API:
+  terminal_once      every job of the run is terminal or a dead letter, exactly
+                     once, none lost and none extra
+  dispatch_once      no (job, attempt) was handed to two dispatchers
+  schedule_ticks     (cluster) no schedule tick fired twice, no gap between
+                     the first and last tick
+  fencing_monotonic  (cluster) each new leadership term is greater than every
+                     term seen before
+  leases_disjoint    (cluster) [acquired, expires) of distinct terms never overlap
+  claim_exclusive    (cluster) of nodes racing to claim a job, at most one won
+  crash_recovered    (cluster) the crashed worker and node were found dead and
+                     their jobs recovered or released
+
+Several stores: repeat --driver and --dsn; they run one after another and
+are compared side by side in one table. Pairing rules:
+  no --dsn               each --driver runs on its default store (ent: a fresh
+                         SQLite file; inmemory: ""; redis needs a --dsn)
+  one --driver, n --dsn  that driver on every DSN
+  n --driver, n --dsn    paired in order (an empty --dsn "" means the default)
+Bench writes jobs to a queue of its own (bench-<run id>) and leaves them;
+run it against a scratch database, never a production one.
+
+Output: an aligned table, or with --json ONE JSON object: for a single store
+the run itself {"driver", "dsn" (password redacted), "scenario", "jobs",
+"seconds", "insert_jobs_per_sec", "work_jobs_per_sec", "ops": {"dispatch":
+{"p50_ms", "p99_ms", "count"}, ...}, "invariants": {"terminal_once": {"ok",
+"counts"}, ...}, "ok"}; for several stores {"runs": [<run>, ...], "ok"}.
+A progress bar is drawn on stderr when stdout is a terminal and --json is off.
+
+Examples:
+  orchestrix-store bench
+  orchestrix-store bench --jobs 100000 --workers 8 --batch 500
+  orchestrix-store bench --driver inmemory --driver ent
+  orchestrix-store bench --driver ent --dsn sqlite:///tmp/a.db --dsn 'postgres://postgres@127.0.0.1:5432/bench?sslmode=disable'
+  orchestrix-store bench --driver redis --dsn 'redis://127.0.0.1:6379/9?prefix=bench'
+  orchestrix-store bench --scenario cluster --duration 20s --json
+`
+
+// Config is one bench run's parameters.
+type Config struct {
+	Scenario string
+	Jobs     int
+	Workers  int
+	Batch    int
+	Lean     bool
+	Duration time.Duration
+	Progress bool // draw a progress bar on stderr
+}
+
+// Target is one store to run against.
+type Target struct {
+	Driver string
+	DSN    string
+}
+
+// OpStats is the latency of one operation.
+type OpStats struct {
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	Count int     `json:"count"`
+}
+
+// Invariant is the outcome of one invariant check.
+type Invariant struct {
+	OK      bool           `json:"ok"`
+	Counts  map[string]int `json:"counts"`
+	Message string         `json:"message,omitempty"`
+}
+
+// Result is one run: what --json prints for a single store.
+type Result struct {
+	Driver           string               `json:"driver"`
+	DSN              string               `json:"dsn"`
+	Scenario         string               `json:"scenario"`
+	Jobs             int                  `json:"jobs"`
+	Workers          int                  `json:"workers"`
+	Batch            int                  `json:"batch"`
+	Lean             bool                 `json:"lean"`
+	Seconds          float64              `json:"seconds"`
+	InsertSeconds    float64              `json:"insert_seconds"`
+	WorkSeconds      float64              `json:"work_seconds"`
+	InsertJobsPerSec float64              `json:"insert_jobs_per_sec"`
+	WorkJobsPerSec   float64              `json:"work_jobs_per_sec"`
+	Ops              map[string]OpStats   `json:"ops"`
+	Invariants       map[string]Invariant `json:"invariants"`
+	Events           []string             `json:"events,omitempty"`
+	Error            string               `json:"error,omitempty"`
+	OK               bool                 `json:"ok"`
+}
+
+// Run is the bench command.
+func Run(ctx context.Context, env cli.Env, args []string) int {
+	fs := cli.NewFlagSet(env, "bench", usage)
+	var drivers, dsns cli.Strings
+	fs.Var(&drivers, "driver", "driver name (repeatable, see pairing rules; default ent)")
+	fs.Var(&dsns, "dsn", "data source name (repeatable; default: the driver's default store)")
+	scenario := fs.String("scenario", "burndown", "burndown or cluster")
+	jobs := fs.Int("jobs", 20000, "jobs to run (cluster: default 2000, spread over --duration)")
+	workers := fs.Int("workers", 4, "concurrent workers")
+	batch := fs.Int("batch", 100, "jobs per EnqueueMany, Dispatch and CompleteMany")
+	jsonOut := fs.Bool("json", false, "print one JSON object instead of a table")
+	lean := fs.Bool("lean", false, "leave out the log line and history row per job")
+	duration := fs.Duration("duration", 10*time.Second, "how long the cluster scenario runs before draining")
+	keep := fs.Bool("keep", false, "keep the temporary SQLite folder of a default ent store")
+	if done, code := fs.Parse(args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return cli.Fail(env, "bench", cli.Usagef("unexpected argument %q (bench takes only flags)", fs.Arg(0)))
+	}
+	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, Lean: *lean,
+		Duration: *duration, Progress: !*jsonOut && env.Terminal()}
+	if cfg.Scenario == "cluster" && !fs.Set("jobs") {
+		cfg.Jobs = 2000
+	}
+	if err := cfg.validate(); err != nil {
+		return cli.Fail(env, "bench", err)
+	}
+	targets, err := pairTargets(drivers, dsns)
+	if err != nil {
+		return cli.Fail(env, "bench", err)
+	}
+
+	var results []*Result
+	for _, t := range targets {
+		r, err := runTarget(ctx, env, cfg, t, *keep, *jsonOut)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return cli.Fail(env, "bench", errors.New("interrupted"))
+			}
+			var ue *cli.UsageError
+			if errors.As(err, &ue) {
+				return cli.Fail(env, "bench", err)
+			}
+			fmt.Fprintf(env.Stderr, "%s bench: %s %s: %s\n", cli.Program, t.Driver, stores.RedactDSN(t.DSN), cli.Redact(err.Error(), t.DSN))
+			r = &Result{Driver: t.Driver, DSN: stores.RedactDSN(t.DSN), Scenario: cfg.Scenario, Jobs: cfg.Jobs, Error: cli.Redact(err.Error(), t.DSN)}
+		}
+		results = append(results, r)
+	}
+
+	ok := true
+	for _, r := range results {
+		ok = ok && r.OK
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		var v any = results[0]
+		if len(results) > 1 {
+			v = struct {
+				Runs []*Result `json:"runs"`
+				OK   bool      `json:"ok"`
+			}{results, ok}
+		}
+		if err := enc.Encode(v); err != nil {
+			return cli.Fail(env, "bench", err)
+		}
+	} else {
+		printTable(env.Stdout, results)
+	}
+	if !ok {
+		return cli.ExitFailure
+	}
+	return cli.ExitOK
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Scenario != "burndown" && c.Scenario != "cluster":
+		return cli.Usagef("--scenario must be burndown or cluster, got %q", c.Scenario)
+	case c.Jobs < 1:
+		return cli.Usagef("--jobs must be at least 1, got %d", c.Jobs)
+	case c.Workers < 1 || c.Workers > 1000:
+		return cli.Usagef("--workers must be between 1 and 1000, got %d", c.Workers)
+	case c.Batch < 1 || c.Batch > stores.MaxBatch:
+		return cli.Usagef("--batch must be between 1 and %d, got %d", stores.MaxBatch, c.Batch)
+	case c.Duration < time.Second:
+		return cli.Usagef("--duration must be at least 1s, got %s", c.Duration)
+	}
+	return nil
+}
+
+// pairTargets applies the pairing rules of --driver and --dsn.
+func pairTargets(drivers, dsns []string) ([]Target, error) {
+	if len(drivers) == 0 {
+		drivers = []string{"ent"}
+	}
+	var ts []Target
+	switch {
+	case len(dsns) == 0:
+		for _, d := range drivers {
+			ts = append(ts, Target{Driver: d})
+		}
+	case len(drivers) == 1:
+		for _, dsn := range dsns {
+			ts = append(ts, Target{Driver: drivers[0], DSN: dsn})
+		}
+	case len(drivers) == len(dsns):
+		for i := range drivers {
+			ts = append(ts, Target{Driver: drivers[i], DSN: dsns[i]})
+		}
+	default:
+		return nil, cli.Usagef("%d --driver and %d --dsn flags: give one --driver for every --dsn (paired in order), a single --driver for all, or no --dsn", len(drivers), len(dsns))
+	}
+	for _, t := range ts {
+		if !cli.Registered(t.Driver) {
+			return nil, cli.Usagef("unknown driver %q; drivers built into this binary: %s", t.Driver, strings.Join(stores.Drivers(), ", "))
+		}
+	}
+	return ts, nil
+}
+
+// runTarget opens one store (creating the default one when the DSN is
+// empty), runs the scenario and closes it.
+func runTarget(ctx context.Context, env cli.Env, cfg Config, t Target, keep, quiet bool) (*Result, error) {
+	dsn := t.DSN
+	fresh := false
+	if dsn == "" {
+		switch t.Driver {
+		case "ent":
+			dir, err := os.MkdirTemp("", "orchestrix-bench-*")
+			if err != nil {
+				return nil, err
+			}
+			path := filepath.Join(dir, "bench.db")
+			if keep {
+				fmt.Fprintf(env.Stderr, "bench: ent on a fresh SQLite file %s (kept)\n", path)
+			} else {
+				fmt.Fprintf(env.Stderr, "bench: ent on a fresh SQLite file %s (removed at the end; --keep keeps it)\n", path)
+				defer os.RemoveAll(dir)
+			}
+			dsn = "sqlite://" + path
+			fresh = true
+		case "inmemory":
+		default:
+			return nil, cli.Usagef("driver %s has no default store: give it a --dsn", t.Driver)
+		}
+	}
+	s, err := cli.Open(ctx, t.Driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if fresh {
+		if m, ok := s.Backend().(stores.Migrator); ok {
+			if _, err := m.Migrate(ctx); err != nil {
+				return nil, fmt.Errorf("migrate the fresh store: %w", err)
+			}
+		}
+	}
+	if n, err := s.Jobs().Query(ctx, stores.JobQuery{Limit: 1}); err == nil && len(n.Jobs) > 0 && !quiet {
+		fmt.Fprintf(env.Stderr, "bench: warning: %s already holds jobs; bench adds its own queue and leaves it behind\n", stores.RedactDSN(dsn))
+	}
+	var r *Result
+	switch cfg.Scenario {
+	case "cluster":
+		r, err = runCluster(ctx, env, cfg, s)
+	default:
+		r, err = runBurndown(ctx, env, cfg, s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Driver, r.DSN = t.Driver, stores.RedactDSN(dsn)
+	r.Workers, r.Batch, r.Lean = cfg.Workers, cfg.Batch, cfg.Lean
+	r.OK = r.Error == ""
+	for _, inv := range r.Invariants {
+		r.OK = r.OK && inv.OK
+	}
+	return r, nil
+}
+
+// runID names the queue, nodes, workers and schedules of one run, so runs
+// never touch each other's records or a store's existing ones.
+func runID() string { return strings.ReplaceAll(stores.NewID()[24:], "-", "") }

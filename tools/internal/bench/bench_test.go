@@ -1,0 +1,213 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/orchestrix/persistence/inmemory"
+	"github.com/orchestrix/persistence/tools/internal/cli"
+	"github.com/orchestrix/persistence/tools/internal/faultydriver"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), cli.Env{Stdout: &out, Stderr: &errb}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestBurndownInmemoryJSON(t *testing.T) {
+	code, out, stderr := run(t, "--driver", "inmemory", "--jobs", "500", "--batch", "50", "--workers", "3", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d, stderr %s, stdout %s", code, stderr, out)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	if !r.OK || r.Driver != "inmemory" || r.Scenario != "burndown" || r.Jobs != 500 {
+		t.Fatalf("unexpected result: %+v", r)
+	}
+	if r.InsertJobsPerSec <= 0 || r.WorkJobsPerSec <= 0 || r.Seconds <= 0 {
+		t.Fatalf("rates not measured: %+v", r)
+	}
+	for _, op := range []string{opEnqueueBatch, opDispatch, opMarkRunning, opCompleteBatch, opLogAppend, opHistoryAppend} {
+		if r.Ops[op].Count == 0 {
+			t.Errorf("no latency for %s: %+v", op, r.Ops)
+		}
+	}
+	if r.Ops[opMarkRunning].Count != 500 || r.Ops[opHistoryAppend].Count != 500 || r.Ops[opEnqueueBatch].Count != 10 {
+		t.Errorf("operation counts: %+v", r.Ops)
+	}
+	inv := r.Invariants["terminal_once"]
+	if !inv.OK || inv.Counts["completed"] != 500 || inv.Counts["missing"] != 0 {
+		t.Errorf("terminal_once: %+v", inv)
+	}
+	if d := r.Invariants["dispatch_once"]; !d.OK || d.Counts["dispatches"] != 500 {
+		t.Errorf("dispatch_once: %+v", d)
+	}
+}
+
+func TestBurndownLeanSkipsLogAndHistory(t *testing.T) {
+	code, out, stderr := run(t, "--driver", "inmemory", "--jobs", "200", "--lean", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Ops[opLogAppend]; ok {
+		t.Errorf("lean run appended logs: %+v", r.Ops)
+	}
+	if _, ok := r.Ops[opHistoryAppend]; ok {
+		t.Errorf("lean run appended history: %+v", r.Ops)
+	}
+	if r.Ops[opMarkRunning].Count != 200 {
+		t.Errorf("lean keeps MarkRunning: %+v", r.Ops)
+	}
+}
+
+func TestSeveralStoresJSONHasRuns(t *testing.T) {
+	code, out, stderr := run(t, "--driver", "inmemory", "--dsn", "", "--dsn", "memory://", "--jobs", "100", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var v struct {
+		Runs []Result `json:"runs"`
+		OK   bool     `json:"ok"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.Runs) != 2 || !v.OK {
+		t.Fatalf("want {runs:[2], ok:true}, got %v: %s", err, out)
+	}
+}
+
+func TestTableSideBySide(t *testing.T) {
+	code, out, stderr := run(t, "--driver", "inmemory", "--driver", "inmemory", "--jobs", "100")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	first := strings.SplitN(out, "\n", 2)[0]
+	if strings.Count(first, "inmemory") != 2 {
+		t.Errorf("header should name both runs: %q\n%s", first, out)
+	}
+	for _, want := range []string{"insert jobs/s", "dispatch", "terminal_once", "ok (completed=100"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestJ4_DoubleDispatchIsCaught: a driver that hands one attempt to two
+// workers must fail the run with dispatch_once violated and exit 1.
+func TestJ4_DoubleDispatchIsCaught(t *testing.T) {
+	faultydriver.Register("faulty-double-dispatch", faultydriver.DoubleDispatch)
+	code, out, _ := run(t, "--driver", "faulty-double-dispatch", "--dsn", "faulty://", "--jobs", "300", "--batch", "20", "--json")
+	if code != cli.ExitFailure {
+		t.Fatalf("exit %d, want %d: %s", code, cli.ExitFailure, out)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.OK || r.Invariants["dispatch_once"].OK || r.Invariants["dispatch_once"].Counts["duplicates"] == 0 {
+		t.Fatalf("dispatch_once should be violated: %+v", r.Invariants)
+	}
+}
+
+// TestJ1_LostEnqueueIsCaught: a driver that drops jobs must fail
+// terminal_once with missing jobs.
+func TestJ1_LostEnqueueIsCaught(t *testing.T) {
+	faultydriver.Register("faulty-lost-enqueue", faultydriver.LostEnqueue)
+	code, out, _ := run(t, "--driver", "faulty-lost-enqueue", "--dsn", "faulty://", "--jobs", "100", "--batch", "10", "--json")
+	if code != cli.ExitFailure {
+		t.Fatalf("exit %d, want 1: %s", code, out)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if inv := r.Invariants["terminal_once"]; inv.OK || inv.Counts["missing"] != 10 {
+		t.Fatalf("terminal_once should report 10 missing jobs: %+v", inv)
+	}
+}
+
+func TestClusterInmemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the cluster scenario runs for seconds")
+	}
+	start := time.Now()
+	code, out, stderr := run(t, "--driver", "inmemory", "--scenario", "cluster", "--duration", "4s", "--jobs", "400", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d, stderr %s\n%s", code, stderr, out)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"terminal_once", "dispatch_once", "schedule_ticks", "fencing_monotonic", "leases_disjoint", "claim_exclusive", "crash_recovered"} {
+		inv, ok := r.Invariants[name]
+		if !ok || !inv.OK {
+			t.Errorf("%s: %+v", name, inv)
+		}
+	}
+	cr := r.Invariants["crash_recovered"].Counts
+	if cr["worker_found_dead"] != 1 || cr["node_found_dead"] != 1 {
+		t.Errorf("crashes not detected: %v", cr)
+	}
+	if r.Invariants["fencing_monotonic"].Counts["terms"] < 2 {
+		t.Errorf("the leader crash should lead to a second term: %+v", r.Invariants["fencing_monotonic"])
+	}
+	if r.Invariants["terminal_once"].Counts["dead_letters"] == 0 {
+		t.Errorf("poison jobs should end as dead letters: %+v", r.Invariants["terminal_once"])
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Errorf("cluster run took %s", time.Since(start))
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--nope"},
+		{"--scenario", "sprint"},
+		{"--jobs", "0"},
+		{"--driver", "inmemory", "--driver", "inmemory", "--dsn", "a", "--dsn", "b", "--dsn", "c"},
+		{"--driver", "nosuchdriver"},
+		{"extra"},
+	} {
+		code, out, stderr := run(t, args...)
+		if code != cli.ExitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		if out != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: want one line on stderr, got stdout %q stderr %q", args, out, stderr)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := run(t, "--help")
+	if code != cli.ExitOK || !strings.Contains(out, "Examples:") || !strings.Contains(out, "-duration") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 100; i++ {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	if p := percentile(ds, 0.5); p != 50*time.Millisecond {
+		t.Errorf("p50 = %s", p)
+	}
+	if p := percentile(ds, 0.99); p != 99*time.Millisecond {
+		t.Errorf("p99 = %s", p)
+	}
+	if p := percentile(ds[:1], 0.99); p != time.Millisecond {
+		t.Errorf("p99 of one = %s", p)
+	}
+}

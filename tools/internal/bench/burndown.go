@@ -1,0 +1,217 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+	"github.com/orchestrix/persistence/tools/internal/cli"
+)
+
+// runBurndown inserts cfg.Jobs jobs, then lets cfg.Workers workers run them
+// all to completion, and checks terminal_once and dispatch_once.
+func runBurndown(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) (*Result, error) {
+	id := runID()
+	queue := "bench-" + id
+	r := &Result{Scenario: "burndown", Jobs: cfg.Jobs}
+	var lat collector
+
+	// Build every job up front so the insert phase times only the store.
+	jobs := make([]*stores.Job, cfg.Jobs)
+	expected := make(map[string]bool, cfg.Jobs)
+	now := time.Now()
+	for i := range jobs {
+		jobs[i] = &stores.Job{ID: stores.NewID(), Type: "bench.burndown", Queue: queue,
+			Args: []byte(`{"n":` + strconv.Itoa(i) + `}`), CreatedAt: now}
+		expected[jobs[i].ID] = true
+	}
+
+	// Insert phase: batches of cfg.Batch, cfg.Workers inserters at once.
+	batches := make(chan []*stores.Job, cfg.Workers)
+	bar := newProgress(env.Stderr, cfg.Progress, cfg.Jobs, "enqueue")
+	start := time.Now()
+	g, gctx := newGroup(ctx)
+	for w := 0; w < cfg.Workers; w++ {
+		g.go_(func() error {
+			l := latencies{}
+			defer lat.merge(l)
+			for b := range batches {
+				if err := l.time(opEnqueueBatch, func() error { return s.Jobs().EnqueueMany(gctx, b) }); err != nil {
+					return fmt.Errorf("enqueue a batch of %d jobs: %w", len(b), err)
+				}
+				bar.add(len(b))
+			}
+			return nil
+		})
+	}
+feed:
+	for i := 0; i < len(jobs); i += cfg.Batch {
+		select {
+		case batches <- jobs[i:min(i+cfg.Batch, len(jobs))]:
+		case <-gctx.Done():
+			break feed
+		}
+	}
+	close(batches)
+	err := g.wait()
+	insert := time.Since(start)
+	bar.finish()
+	if err != nil {
+		return nil, err
+	}
+
+	// Work phase: each worker dispatches a batch and runs it to completion.
+	rec := newReceipts()
+	conflicts := &conflictLog{}
+	var done atomic.Int64
+	bar = newProgress(env.Stderr, cfg.Progress, cfg.Jobs, "work   ")
+	start = time.Now()
+	g, gctx = newGroup(ctx)
+	for w := 0; w < cfg.Workers; w++ {
+		worker := fmt.Sprintf("bench-%s-worker-%d", id, w+1)
+		g.go_(func() error {
+			l := latencies{}
+			defer lat.merge(l)
+			for {
+				n, more, err := burndownBatch(gctx, s, cfg, queue, worker, l, rec, conflicts)
+				if err != nil || !more {
+					return err
+				}
+				done.Add(int64(n))
+				bar.add(n)
+			}
+		})
+	}
+	err = g.wait()
+	work := time.Since(start)
+	bar.finish()
+	if err != nil {
+		return nil, err
+	}
+
+	r.InsertSeconds, r.WorkSeconds = insert.Seconds(), work.Seconds()
+	r.Seconds = r.InsertSeconds + r.WorkSeconds
+	r.InsertJobsPerSec = float64(cfg.Jobs) / insert.Seconds()
+	r.WorkJobsPerSec = float64(done.Load()) / work.Seconds()
+	r.Ops = lat.summary()
+
+	live, err := queueJobs(ctx, s, queue)
+	if err != nil {
+		return nil, err
+	}
+	dls, err := queueDeadLetters(ctx, s, queue)
+	if err != nil {
+		return nil, err
+	}
+	r.Invariants = map[string]Invariant{
+		"terminal_once":     checkTerminalOnce(expected, live, dls, true),
+		"dispatch_once":     rec.invariant(),
+		"transitions_clean": conflicts.invariant(),
+	}
+	return r, nil
+}
+
+// burndownBatch runs one worker loop: Dispatch, MarkRunning each, a log
+// line and a history row each (unless lean), CompleteMany. It returns how
+// many jobs it completed, and more = false when no due job was left. Burndown fails no
+// job, so a conflict is a store bug: it is logged for the
+// transitions_clean invariant and the job skipped.
+func burndownBatch(ctx context.Context, s *stores.Store, cfg Config, queue, worker string, l latencies, rec *receipts, conflicts *conflictLog) (completed int, more bool, err error) {
+	var got []*stores.Job
+	err = l.time(opDispatch, func() (err error) {
+		got, err = s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{queue}, Limit: cfg.Batch, Now: time.Now(), WorkerID: worker})
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("dispatch: %w", err)
+	}
+	if len(got) == 0 {
+		return 0, false, nil
+	}
+	rec.record(got)
+	started := time.Now()
+	running := got[:0:0]
+	for _, j := range got {
+		err := l.time(opMarkRunning, func() error {
+			_, err := s.Jobs().MarkRunning(ctx, j.Ref(), worker, started)
+			return err
+		})
+		switch {
+		case err == nil:
+			running = append(running, j)
+		case errors.Is(err, stores.ErrConflict) || errors.Is(err, stores.ErrNotFound):
+			conflicts.note("mark job %s attempt %d running: %v", j.ID, j.Attempt, err)
+		default:
+			return 0, false, fmt.Errorf("mark job %s running: %w", j.ID, err)
+		}
+	}
+	got = running
+	if len(got) == 0 {
+		return 0, true, nil
+	}
+	finished := time.Now()
+	if !cfg.Lean {
+		entries := make([]*stores.LogEntry, len(got))
+		for i, j := range got {
+			entries[i] = &stores.LogEntry{JobID: j.ID, Timestamp: finished, Level: "info", Message: "bench job ran on " + worker}
+		}
+		if err := l.time(opLogAppend, func() error { return s.Logs().Append(ctx, entries) }); err != nil {
+			return 0, false, fmt.Errorf("append %d log lines: %w", len(entries), err)
+		}
+		for _, j := range got {
+			h := &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: worker, StartedAt: started,
+				CompletedAt: finished, Status: stores.StatusCompleted, Duration: finished.Sub(started)}
+			if err := l.time(opHistoryAppend, func() error { return s.History().Append(ctx, h) }); err != nil {
+				return 0, false, fmt.Errorf("append history of job %s: %w", j.ID, err)
+			}
+		}
+	}
+	refs := make([]stores.Ref, len(got))
+	for i, j := range got {
+		refs[i] = j.Ref()
+	}
+	var results []error
+	if err := l.time(opCompleteBatch, func() (err error) {
+		results, err = s.Jobs().CompleteMany(ctx, refs, time.Now())
+		return err
+	}); err != nil {
+		return 0, false, fmt.Errorf("complete a batch of %d jobs: %w", len(refs), err)
+	}
+	done := 0
+	for i, e := range results {
+		if e != nil {
+			conflicts.note("complete job %s attempt %d: %v", refs[i].ID, refs[i].Attempt, e)
+			continue
+		}
+		done++
+	}
+	return done, true, nil
+}
+
+// conflictLog counts conditional writes refused during a burndown, where
+// none should be: each worker owns the attempts it was dispatched (J5).
+type conflictLog struct {
+	mu    sync.Mutex
+	n     int
+	first string
+}
+
+func (c *conflictLog) note(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	if c.first == "" {
+		c.first = fmt.Sprintf(format, args...)
+	}
+}
+
+func (c *conflictLog) invariant() Invariant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Invariant{OK: c.n == 0, Counts: map[string]int{"conflicts": c.n}, Message: c.first}
+}

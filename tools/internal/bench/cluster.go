@@ -1,0 +1,917 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+	"github.com/orchestrix/persistence/tools/internal/cli"
+)
+
+// Timing of the cluster scenario, in real time. Leases and heartbeats are
+// short so that a crash is detected within the run.
+const (
+	clusterNodes     = 3
+	leaseTTL         = time.Second
+	renewEvery       = 200 * time.Millisecond
+	leaderMargin     = 200 * time.Millisecond // a leader stops acting this long before its lease ends
+	heartbeatEvery   = 200 * time.Millisecond
+	deadAfter        = time.Second // a member silent this long is dead (W2)
+	tickEvery        = 50 * time.Millisecond
+	intervalSchedule = 250 * time.Millisecond
+	cronExpression   = "* * * * * *" // every second (6 fields: seconds first)
+	cronPeriod       = time.Second
+	jobMaxRetries    = 2
+)
+
+// jobRetryPolicy keeps retries fast so the run drains quickly.
+var jobRetryPolicy = stores.RetryPolicy{InitialDelay: 50 * time.Millisecond, Multiplier: 2, MaxDelay: 400 * time.Millisecond}
+
+// termSpan is one leadership term as its holder saw it: [start, end).
+type termSpan struct {
+	holder     string
+	start, end time.Time
+}
+
+// claimKey is one claim round of a job: nodes race for it, one may win.
+type claimKey struct {
+	job   string
+	round int
+}
+
+// cluster is the shared state of one cluster run.
+type cluster struct {
+	s     *stores.Store
+	cfg   Config
+	id    string
+	queue string
+	lat   collector
+	rec   *receipts
+
+	cronID, intervalID string
+
+	// stop ends leader duties and producing; halt ends every loop.
+	stop, halt chan struct{}
+
+	mu       sync.Mutex
+	expected map[string]bool
+	events   []string
+	started  time.Time
+
+	// W3 bookkeeping, under mu.
+	spans        map[int64]*termSpan
+	maxTerm      int64
+	fenceBad     int
+	fenceMessage string
+
+	// J6 bookkeeping, under mu.
+	claims     map[claimKey]int
+	nextRound  map[string]int
+	inboxes    map[string]*inbox
+	crashedNod map[string]bool
+
+	crashedWorker, crashedNode string
+	workerFound, nodeFound     atomic.Bool
+	recovered, released        atomic.Int64
+	enqueued, finished         atomic.Int64
+	fireConflicts              atomic.Int64
+	completeConflicts          atomic.Int64
+}
+
+// inbox holds claim requests for one node; the producer never blocks on it.
+type inbox struct {
+	mu   sync.Mutex
+	keys []claimKey
+}
+
+func (b *inbox) push(k ...claimKey) {
+	b.mu.Lock()
+	b.keys = append(b.keys, k...)
+	b.mu.Unlock()
+}
+
+func (b *inbox) take(n int) []claimKey {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n = min(n, len(b.keys))
+	out := append([]claimKey(nil), b.keys[:n]...)
+	b.keys = b.keys[n:]
+	return out
+}
+
+func (c *cluster) event(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append(c.events, fmt.Sprintf("t=%.1fs ", time.Since(c.started).Seconds())+fmt.Sprintf(format, args...))
+}
+
+func (c *cluster) nodeID(i int) string   { return fmt.Sprintf("bench-%s-node-%d", c.id, i) }
+func (c *cluster) workerID(i int) string { return fmt.Sprintf("bench-%s-worker-%d", c.id, i) }
+
+// runCluster runs the cluster scenario for cfg.Duration, drains, and checks
+// the invariants.
+func runCluster(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) (*Result, error) {
+	c := &cluster{s: s, cfg: cfg, id: runID(), rec: newReceipts(), stop: make(chan struct{}), halt: make(chan struct{}),
+		expected: map[string]bool{}, spans: map[int64]*termSpan{}, claims: map[claimKey]int{},
+		nextRound: map[string]int{}, inboxes: map[string]*inbox{}, crashedNod: map[string]bool{}}
+	c.queue = "bench-" + c.id
+	r := &Result{Scenario: "cluster", Jobs: cfg.Jobs}
+
+	if err := c.registerSchedules(ctx); err != nil {
+		return nil, err
+	}
+	for i := 1; i <= clusterNodes; i++ {
+		c.inboxes[c.nodeID(i)] = &inbox{}
+	}
+
+	c.started = time.Now()
+	g, gctx := newGroup(ctx)
+	nodeCrash := make([]atomic.Bool, clusterNodes+1)
+	workerCrash := make([]atomic.Bool, cfg.Workers+1)
+	leaders := make([]atomic.Int64, clusterNodes+1) // the term each node holds, 0 when none
+	for i := 1; i <= clusterNodes; i++ {
+		g.go_(func() error { return c.runNode(gctx, i, &nodeCrash[i], &leaders[i]) })
+	}
+	for i := 1; i <= cfg.Workers; i++ {
+		g.go_(func() error { return c.runWorker(gctx, i, &workerCrash[i]) })
+	}
+	var produceTime time.Duration
+	g.go_(func() error {
+		start := time.Now()
+		err := c.produce(gctx)
+		produceTime = time.Since(start)
+		return err
+	})
+
+	// The conductor: crash the leader and worker 1 at 40% of the run,
+	// stop firing and producing at the end, drain, then halt everything.
+	bar := newProgress(env.Stderr, cfg.Progress, int(cfg.Duration/(100*time.Millisecond)), "cluster")
+	crashAt := time.After(cfg.Duration * 4 / 10)
+	end := time.After(cfg.Duration)
+	tick := time.NewTicker(100 * time.Millisecond)
+	var drainErr error
+conduct:
+	for {
+		select {
+		case <-gctx.Done():
+			break conduct
+		case <-tick.C:
+			bar.add(1)
+		case <-crashAt:
+			crashed := 0
+			for i := 1; i <= clusterNodes; i++ {
+				if term := leaders[i].Load(); term > 0 {
+					crashed = i
+					c.event("crash: leader %s (term %d) stops renewing and heartbeating", c.nodeID(i), term)
+					break
+				}
+			}
+			if crashed == 0 {
+				crashed = 1
+				c.event("crash: no leader at crash time; %s stops heartbeating", c.nodeID(1))
+			}
+			c.mu.Lock()
+			c.crashedNode, c.crashedWorker = c.nodeID(crashed), c.workerID(1)
+			c.crashedNod[c.crashedNode] = true
+			c.mu.Unlock()
+			nodeCrash[crashed].Store(true)
+			workerCrash[1].Store(true)
+		case <-end:
+			break conduct
+		}
+	}
+	tick.Stop()
+	bar.finish()
+	close(c.stop)
+	if gctx.Err() == nil {
+		drainErr = c.drain(gctx)
+	}
+	close(c.halt)
+	err := g.wait()
+	total := time.Since(c.started)
+	if err == nil {
+		err = drainErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.shutdown(ctx)
+
+	r.Jobs = int(c.enqueued.Load())
+	r.InsertSeconds, r.WorkSeconds, r.Seconds = produceTime.Seconds(), total.Seconds(), total.Seconds()
+	if produceTime > 0 {
+		r.InsertJobsPerSec = float64(c.enqueued.Load()) / produceTime.Seconds()
+	}
+	r.WorkJobsPerSec = float64(c.finished.Load()) / total.Seconds()
+	r.Ops = c.lat.summary()
+	inv, err := c.invariants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.Invariants = inv
+	c.mu.Lock()
+	r.Events = append(r.Events, c.events...)
+	c.mu.Unlock()
+	r.Events = append(r.Events, fmt.Sprintf("fire conflicts (lost races, expected): %d; complete conflicts (recovered jobs): %d",
+		c.fireConflicts.Load(), c.completeConflicts.Load()))
+	return r, nil
+}
+
+// registerSchedules creates the run's cron and interval schedules. fire_all
+// makes a failover fire every tick it missed, so ticks have no gap.
+func (c *cluster) registerSchedules(ctx context.Context) error {
+	cron, err := c.s.Cron().Register(ctx, &stores.CronSchedule{
+		ScheduleFields: stores.ScheduleFields{Name: "bench-" + c.id + "-cron", JobType: "bench.cron", Queue: c.queue,
+			Enabled: true, Misfire: stores.MisfireFireAll},
+		Expression: cronExpression, TimeZone: "UTC"})
+	if err != nil {
+		return fmt.Errorf("register the cron schedule: %w", err)
+	}
+	iv, err := c.s.Intervals().Register(ctx, &stores.IntervalSchedule{
+		ScheduleFields: stores.ScheduleFields{Name: "bench-" + c.id + "-interval", JobType: "bench.interval", Queue: c.queue,
+			Enabled: true, Misfire: stores.MisfireFireAll},
+		Interval: intervalSchedule})
+	if err != nil {
+		return fmt.Errorf("register the interval schedule: %w", err)
+	}
+	c.cronID, c.intervalID = cron.ID, iv.ID
+	return nil
+}
+
+// announce records enqueued jobs as expected and asks every live node to
+// race for them (J6).
+func (c *cluster) announce(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		c.expected[id] = true
+	}
+	c.offerLocked(ids)
+}
+
+// offerLocked opens a new claim round for each job on every node that has
+// not crashed. c.mu must be held.
+func (c *cluster) offerLocked(ids []string) {
+	keys := make([]claimKey, len(ids))
+	for i, id := range ids {
+		keys[i] = claimKey{job: id, round: c.nextRound[id]}
+		c.nextRound[id]++
+		c.claims[keys[i]] = 0
+	}
+	for node, in := range c.inboxes {
+		if !c.crashedNod[node] {
+			in.push(keys...)
+		}
+	}
+}
+
+// produce enqueues cfg.Jobs jobs spread over the first 80% of the run.
+func (c *cluster) produce(ctx context.Context) error {
+	l := latencies{}
+	defer c.lat.merge(l)
+	batch := min(c.cfg.Batch, 50)
+	batches := (c.cfg.Jobs + batch - 1) / batch
+	every := c.cfg.Duration * 8 / 10 / time.Duration(batches)
+	next := time.Now()
+	for n := 0; n < c.cfg.Jobs; n += batch {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.stop:
+			return nil
+		case <-time.After(time.Until(next)):
+		}
+		next = next.Add(every)
+		jobs := make([]*stores.Job, 0, batch)
+		ids := make([]string, 0, batch)
+		for i := n; i < min(n+batch, c.cfg.Jobs); i++ {
+			j := &stores.Job{ID: stores.NewID(), Type: "bench.cluster", Queue: c.queue, Args: []byte(`{"n":` + strconv.Itoa(i) + `}`),
+				MaxRetries: jobMaxRetries, RetryPolicy: jobRetryPolicy}
+			jobs = append(jobs, j)
+			ids = append(ids, j.ID)
+		}
+		if err := l.time(opEnqueueBatch, func() error { return c.s.Jobs().EnqueueMany(ctx, jobs) }); err != nil {
+			return fmt.Errorf("enqueue a batch of %d jobs: %w", len(jobs), err)
+		}
+		c.enqueued.Add(int64(len(jobs)))
+		c.announce(ids)
+	}
+	return nil
+}
+
+// runNode is one coordinator: heartbeat, leadership lease, leader duties
+// while it holds a valid lease, and follower claims.
+func (c *cluster) runNode(ctx context.Context, i int, crashed *atomic.Bool, holding *atomic.Int64) error {
+	l := latencies{}
+	defer c.lat.merge(l)
+	id := c.nodeID(i)
+	node := &stores.CoordinatorNode{ID: id, HostName: "bench", ProcessID: i, Metadata: json.RawMessage(`{"bench":true}`)}
+	var term int64
+	var expires, lastBeat, lastRenew time.Time
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.halt:
+			if term > 0 {
+				c.resign(ctx, id, term)
+				holding.Store(0)
+			}
+			return nil
+		case <-t.C:
+		}
+		if crashed.Load() {
+			return nil // a crashed node does nothing more: no renew, no resign
+		}
+		now := time.Now()
+		if now.Sub(lastBeat) >= heartbeatEvery {
+			var hb stores.Heartbeat
+			if err := l.time(opHeartbeat, func() (err error) { hb, err = c.s.Nodes().Heartbeat(ctx, node, now); return err }); err != nil {
+				return fmt.Errorf("node %s heartbeat: %w", id, err)
+			}
+			if hb.WasOffline {
+				c.event("%s learned from its heartbeat that it had been declared dead", id)
+			}
+			lastBeat = now
+		}
+
+		// Leadership (W3).
+		switch {
+		case term > 0 && now.Sub(lastRenew) >= renewEvery:
+			var lease stores.Lease
+			err := l.time(opLease, func() (err error) { lease, err = c.s.Nodes().RenewLeadership(ctx, id, term, now, leaseTTL); return err })
+			switch {
+			case err == nil:
+				expires, lastRenew = lease.ExpiresAt, now
+				c.extendSpan(term, lease.ExpiresAt)
+			case errors.Is(err, stores.ErrConflict):
+				c.event("%s lost term %d (renewal refused)", id, term)
+				term = 0
+				holding.Store(0)
+				_ = c.s.Nodes().SetRole(ctx, id, stores.RoleFollower)
+			default:
+				return fmt.Errorf("node %s renew term %d: %w", id, term, err)
+			}
+		case term == 0:
+			var lease stores.Lease
+			err := l.time(opLease, func() (err error) { lease, err = c.s.Nodes().AcquireLeadership(ctx, id, now, leaseTTL); return err })
+			switch {
+			case err == nil && lease.Holder == id:
+				term, expires, lastRenew = lease.Term, lease.ExpiresAt, now
+				holding.Store(term)
+				c.acquired(id, lease)
+				if err := c.s.Nodes().SetRole(ctx, id, stores.RoleLeader); err != nil {
+					return fmt.Errorf("node %s set role: %w", id, err)
+				}
+			case err == nil:
+				return fmt.Errorf("node %s acquired a lease held by %s", id, lease.Holder)
+			case errors.Is(err, stores.ErrConflict):
+			default:
+				return fmt.Errorf("node %s acquire leadership: %w", id, err)
+			}
+		}
+		if term > 0 && time.Now().Before(expires.Add(-leaderMargin)) {
+			if err := c.lead(ctx, l, id); err != nil {
+				return err
+			}
+		}
+		if err := c.follow(ctx, l, id); err != nil {
+			return err
+		}
+	}
+}
+
+// acquired records a new term: it must exceed every term seen before (the
+// fencing token only grows), and its span starts.
+func (c *cluster) acquired(node string, lease stores.Lease) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, again := c.spans[lease.Term]; again {
+		return // the holder got its own lease back (W3)
+	}
+	if lease.Term <= c.maxTerm {
+		c.fenceBad++
+		if c.fenceMessage == "" {
+			c.fenceMessage = fmt.Sprintf("%s acquired term %d after term %d had been issued", node, lease.Term, c.maxTerm)
+		}
+	}
+	c.maxTerm = max(c.maxTerm, lease.Term)
+	c.spans[lease.Term] = &termSpan{holder: node, start: lease.AcquiredAt, end: lease.ExpiresAt}
+	c.events = append(c.events, fmt.Sprintf("t=%.1fs %s leads, term %d", time.Since(c.started).Seconds(), node, lease.Term))
+}
+
+func (c *cluster) extendSpan(term int64, end time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sp := c.spans[term]; sp != nil && end.After(sp.end) {
+		sp.end = end
+	}
+}
+
+// resign ends a term; its span ends now, before the lease is freed.
+func (c *cluster) resign(ctx context.Context, node string, term int64) {
+	now := time.Now()
+	c.mu.Lock()
+	if sp := c.spans[term]; sp != nil && now.Before(sp.end) {
+		sp.end = now
+	}
+	c.mu.Unlock()
+	_ = c.s.Nodes().ResignLeadership(context.WithoutCancel(ctx), node, term)
+}
+
+// lead is one round of leader duties: fire due schedules (S3), reap dead
+// workers and nodes and recover their jobs (J8, J6).
+func (c *cluster) lead(ctx context.Context, l latencies, node string) error {
+	select {
+	case <-c.stop:
+		// Firing stops at the end of the run; reaping goes on while draining.
+	default:
+		if err := fireDue(ctx, c, l, c.s.Cron(), c.cronID); err != nil {
+			return err
+		}
+		if err := fireDue(ctx, c, l, c.s.Intervals(), c.intervalID); err != nil {
+			return err
+		}
+	}
+	now := time.Now()
+	deadWorkers, err := c.s.Workers().Dead(ctx, now, deadAfter)
+	if err != nil {
+		return fmt.Errorf("leader %s: dead workers: %w", node, err)
+	}
+	var ours []string
+	for _, w := range deadWorkers {
+		if strings.HasPrefix(w.ID, "bench-"+c.id+"-") {
+			ours = append(ours, w.ID)
+		}
+	}
+	var res stores.RecoverResult
+	if err := l.time(opRecover, func() (err error) {
+		res, err = c.s.Jobs().Recover(ctx, stores.RecoverParams{Now: now, DeadWorkers: ours, Limit: 1000})
+		return err
+	}); err != nil {
+		return fmt.Errorf("leader %s: recover: %w", node, err)
+	}
+	n := len(res.Requeued) + len(res.TimedOut)
+	c.recovered.Add(int64(n))
+	c.finished.Add(int64(len(res.TimedOut)))
+	for _, w := range ours {
+		if err := c.s.Workers().MarkOffline(ctx, w); err != nil && !errors.Is(err, stores.ErrNotFound) {
+			return fmt.Errorf("leader %s: mark worker %s offline: %w", node, w, err)
+		}
+		c.mu.Lock()
+		crashed := w == c.crashedWorker
+		c.mu.Unlock()
+		if crashed {
+			c.workerFound.Store(true)
+		}
+		c.event("leader %s found worker %s dead, recovered %d jobs (%d requeued, %d timed out)", node, w, n, len(res.Requeued), len(res.TimedOut))
+	}
+
+	deadNodes, err := c.s.Nodes().Dead(ctx, now, deadAfter)
+	if err != nil {
+		return fmt.Errorf("leader %s: dead nodes: %w", node, err)
+	}
+	for _, d := range deadNodes {
+		if !strings.HasPrefix(d.ID, "bench-"+c.id+"-") {
+			continue
+		}
+		owned, err := c.s.Jobs().ByFollower(ctx, d.ID, stores.MaxLimit)
+		if err != nil {
+			return fmt.Errorf("leader %s: jobs of node %s: %w", node, d.ID, err)
+		}
+		released, err := c.s.Jobs().ReleaseFollower(ctx, d.ID)
+		if err != nil {
+			return fmt.Errorf("leader %s: release node %s: %w", node, d.ID, err)
+		}
+		if err := c.s.Nodes().MarkOffline(ctx, d.ID); err != nil {
+			return fmt.Errorf("leader %s: mark node %s offline: %w", node, d.ID, err)
+		}
+		c.released.Add(int64(released))
+		ids := make([]string, len(owned))
+		for i, j := range owned {
+			ids[i] = j.ID
+		}
+		c.mu.Lock()
+		if d.ID == c.crashedNode {
+			c.nodeFound.Store(true)
+		}
+		c.crashedNod[d.ID] = true
+		c.offerLocked(ids)
+		c.mu.Unlock()
+		c.event("leader %s found node %s dead, released %d follower jobs to the survivors", node, d.ID, released)
+	}
+	return nil
+}
+
+// fireDue fires the run's schedule when due: NewFiring plans the ticks
+// under the misfire policy, Fire enqueues and advances atomically (S3).
+func fireDue[S stores.Schedule](ctx context.Context, c *cluster, l latencies, st stores.ScheduleStore[S], id string) error {
+	now := time.Now()
+	sch, err := st.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("get schedule %s: %w", id, err)
+	}
+	f := sch.Fields()
+	if !f.Enabled || f.NextRun.After(now) {
+		return nil
+	}
+	firing, err := stores.NewFiring(sch, now)
+	if err != nil {
+		return fmt.Errorf("plan firing of schedule %s: %w", f.Name, err)
+	}
+	ids := make([]string, len(firing.Jobs))
+	for i, j := range firing.Jobs {
+		j.ID = stores.NewID()
+		j.MaxRetries, j.RetryPolicy = jobMaxRetries, jobRetryPolicy
+		ids[i] = j.ID
+	}
+	err = l.time(opFire, func() error { return st.Fire(ctx, firing) })
+	switch {
+	case err == nil:
+		c.enqueued.Add(int64(len(ids)))
+		c.announce(ids)
+	case errors.Is(err, stores.ErrConflict):
+		c.fireConflicts.Add(1)
+	default:
+		return fmt.Errorf("fire schedule %s: %w", f.Name, err)
+	}
+	return nil
+}
+
+// follow races for the jobs offered to this node (J6).
+func (c *cluster) follow(ctx context.Context, l latencies, node string) error {
+	for _, k := range c.inboxes[node].take(200) {
+		err := l.time(opClaim, func() error { return c.s.Jobs().ClaimForFollower(ctx, k.job, node) })
+		switch {
+		case err == nil:
+			c.mu.Lock()
+			c.claims[k]++
+			c.mu.Unlock()
+			if _, err := c.s.Nodes().AdjustJobCount(ctx, node, 1); err != nil {
+				return fmt.Errorf("node %s adjust job count: %w", node, err)
+			}
+		case errors.Is(err, stores.ErrConflict), errors.Is(err, stores.ErrNotFound):
+			// Another node won, or the job left the live set.
+		default:
+			return fmt.Errorf("node %s claim job %s: %w", node, k.job, err)
+		}
+	}
+	return nil
+}
+
+// errCrashed ends a worker that crashed on purpose.
+var errCrashed = errors.New("crashed")
+
+// planned says how a job behaves: poison jobs fail every attempt and end as
+// dead letters; flaky ones fail their first attempt only.
+func planned(j *stores.Job) (fail bool) {
+	var a struct{ N *int }
+	if json.Unmarshal(j.Args, &a) != nil || a.N == nil {
+		return false // schedule jobs always succeed
+	}
+	switch *a.N % 20 {
+	case 0:
+		return true
+	case 1, 2, 3:
+		return j.RetryCount == 0
+	}
+	return false
+}
+
+// runWorker is one worker: heartbeat, dispatch, run, fail or complete.
+func (c *cluster) runWorker(ctx context.Context, i int, crashed *atomic.Bool) error {
+	l := latencies{}
+	defer c.lat.merge(l)
+	id := c.workerID(i)
+	w := &stores.Worker{ID: id, HostName: "bench", Queues: []string{c.queue}, MaxConcurrency: c.cfg.Batch}
+	var lastBeat, crashSeen time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.halt:
+			return nil
+		default:
+		}
+		now := time.Now()
+		if crashed.Load() {
+			// A crashed worker beats no more. It crashes for good with its
+			// next batch running (so the leader has jobs to recover), or
+			// after half a second without one.
+			if crashSeen.IsZero() {
+				crashSeen = now
+			}
+			if now.Sub(crashSeen) > 500*time.Millisecond {
+				c.event("crash: %s stopped while idle", id)
+				return nil
+			}
+		} else if now.Sub(lastBeat) >= heartbeatEvery {
+			var hb stores.Heartbeat
+			if err := l.time(opHeartbeat, func() (err error) { hb, err = c.s.Workers().Heartbeat(ctx, w, now); return err }); err != nil {
+				return fmt.Errorf("worker %s heartbeat: %w", id, err)
+			}
+			if hb.WasOffline {
+				c.event("%s learned from its heartbeat that it had been declared dead", id)
+			}
+			lastBeat = now
+		}
+		var got []*stores.Job
+		if err := l.time(opDispatch, func() (err error) {
+			got, err = c.s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{c.queue}, Limit: min(c.cfg.Batch, 20), Now: now, WorkerID: id})
+			return err
+		}); err != nil {
+			return fmt.Errorf("worker %s dispatch: %w", id, err)
+		}
+		if len(got) == 0 {
+			select {
+			case <-time.After(20 * time.Millisecond):
+			case <-c.halt:
+			}
+			continue
+		}
+		c.rec.record(got)
+		if err := c.work(ctx, l, id, got, crashed); errors.Is(err, errCrashed) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+// work runs one dispatched batch.
+func (c *cluster) work(ctx context.Context, l latencies, worker string, got []*stores.Job, crashed *atomic.Bool) error {
+	started := time.Now()
+	running := got[:0:0]
+	for _, j := range got {
+		err := l.time(opMarkRunning, func() error { _, err := c.s.Jobs().MarkRunning(ctx, j.Ref(), worker, started); return err })
+		switch {
+		case err == nil:
+			running = append(running, j)
+		case errors.Is(err, stores.ErrConflict):
+			// Recovered while it waited: the attempt is no longer ours.
+		default:
+			return fmt.Errorf("worker %s mark job %s running: %w", worker, j.ID, err)
+		}
+	}
+	if crashed.Load() {
+		c.event("crash: %s stops with %d jobs running", worker, len(running))
+		return errCrashed // the leader must recover the batch
+	}
+	finished := time.Now()
+	var refs []stores.Ref
+	var entries []*stores.LogEntry
+	for _, j := range running {
+		status, errMsg := stores.StatusCompleted, ""
+		if planned(j) {
+			status, errMsg = stores.StatusFailed, "bench: planned failure"
+			var retried bool
+			err := l.time(opRetry, func() (err error) { _, retried, err = c.s.Jobs().Retry(ctx, j.Ref(), errMsg, finished); return err })
+			switch {
+			case errors.Is(err, stores.ErrConflict):
+				continue
+			case err != nil:
+				return fmt.Errorf("worker %s retry job %s: %w", worker, j.ID, err)
+			case !retried:
+				err := l.time(opDeadLetter, func() error {
+					_, err := c.s.Jobs().MoveToDeadLetter(ctx, j.Ref(), "bench: no retries left", finished)
+					return err
+				})
+				switch {
+				case errors.Is(err, stores.ErrConflict):
+					continue
+				case err != nil:
+					return fmt.Errorf("worker %s dead-letter job %s: %w", worker, j.ID, err)
+				}
+				c.finished.Add(1)
+			}
+		} else {
+			refs = append(refs, j.Ref())
+		}
+		if !c.cfg.Lean {
+			entries = append(entries, &stores.LogEntry{JobID: j.ID, Timestamp: finished, Level: "info", Message: "bench job ran on " + worker, Exception: errMsg})
+			h := &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: worker, StartedAt: started,
+				CompletedAt: finished, Status: status, Error: errMsg, Duration: finished.Sub(started)}
+			if err := l.time(opHistoryAppend, func() error { return c.s.History().Append(ctx, h) }); err != nil {
+				return fmt.Errorf("worker %s append history of job %s: %w", worker, j.ID, err)
+			}
+		}
+	}
+	if len(entries) > 0 {
+		if err := l.time(opLogAppend, func() error { return c.s.Logs().Append(ctx, entries) }); err != nil {
+			return fmt.Errorf("worker %s append %d log lines: %w", worker, len(entries), err)
+		}
+	}
+	if len(refs) > 0 {
+		var results []error
+		if err := l.time(opCompleteBatch, func() (err error) { results, err = c.s.Jobs().CompleteMany(ctx, refs, time.Now()); return err }); err != nil {
+			return fmt.Errorf("worker %s complete %d jobs: %w", worker, len(refs), err)
+		}
+		for i, e := range results {
+			switch {
+			case e == nil:
+				c.finished.Add(1)
+			case errors.Is(e, stores.ErrConflict):
+				c.completeConflicts.Add(1)
+			default:
+				return fmt.Errorf("worker %s complete job %s: %w", worker, refs[i].ID, e)
+			}
+		}
+	}
+	return nil
+}
+
+// drain waits until no job of the run is pending or in flight, bounded by
+// the larger of 30s and the run's duration.
+func (c *cluster) drain(ctx context.Context) error {
+	deadline := time.Now().Add(max(30*time.Second, c.cfg.Duration))
+	for time.Now().Before(deadline) {
+		page, err := c.s.Jobs().Query(ctx, stores.JobQuery{Queues: []string{c.queue},
+			Statuses: []stores.JobStatus{stores.StatusPending, stores.StatusDispatched, stores.StatusRunning}, Limit: 1})
+		if err != nil {
+			return fmt.Errorf("drain: %w", err)
+		}
+		c.mu.Lock()
+		pendingClaims := 0
+		for node, in := range c.inboxes {
+			if !c.crashedNod[node] {
+				in.mu.Lock()
+				pendingClaims += len(in.keys)
+				in.mu.Unlock()
+			}
+		}
+		c.mu.Unlock()
+		if len(page.Jobs) == 0 && pendingClaims == 0 && c.workerFound.Load() && c.nodeFound.Load() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	c.event("drain: gave up after the deadline; the invariants below show what was left")
+	return nil
+}
+
+// shutdown marks the run's members offline and disables its schedules, so
+// a real cluster on the same store never waits for them.
+func (c *cluster) shutdown(ctx context.Context) {
+	for i := 1; i <= clusterNodes; i++ {
+		_ = c.s.Nodes().MarkOffline(ctx, c.nodeID(i))
+	}
+	for i := 1; i <= c.cfg.Workers; i++ {
+		_ = c.s.Workers().MarkOffline(ctx, c.workerID(i))
+	}
+	_ = c.s.Cron().SetEnabled(ctx, c.cronID, false)
+	_ = c.s.Intervals().SetEnabled(ctx, c.intervalID, false)
+}
+
+// invariants checks what the store holds and what the run observed.
+func (c *cluster) invariants(ctx context.Context) (map[string]Invariant, error) {
+	live, err := queueJobs(ctx, c.s, c.queue)
+	if err != nil {
+		return nil, err
+	}
+	dls, err := queueDeadLetters(ctx, c.s, c.queue)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	inv := map[string]Invariant{
+		"terminal_once":     checkTerminalOnce(c.expected, live, dls, false),
+		"dispatch_once":     c.rec.invariant(),
+		"schedule_ticks":    c.checkTicks(live, dls),
+		"fencing_monotonic": {OK: c.fenceBad == 0 && len(c.spans) > 0, Counts: map[string]int{"terms": len(c.spans), "violations": c.fenceBad}, Message: c.fenceMessage},
+		"leases_disjoint":   c.checkSpans(),
+		"claim_exclusive":   c.checkClaims(),
+	}
+	if len(c.spans) == 0 {
+		inv["fencing_monotonic"] = Invariant{Counts: map[string]int{"terms": 0}, Message: "no node ever acquired the lease"}
+	}
+	stale := 0
+	for _, j := range live {
+		if c.crashedNode != "" && j.FollowerNodeID == c.crashedNode {
+			stale++
+		}
+	}
+	cr := Invariant{Counts: map[string]int{"worker_found_dead": b2i(c.workerFound.Load()), "node_found_dead": b2i(c.nodeFound.Load()),
+		"jobs_recovered": int(c.recovered.Load()), "follower_jobs_released": int(c.released.Load()), "jobs_still_on_dead_node": stale}}
+	cr.OK = c.workerFound.Load() && c.nodeFound.Load() && stale == 0
+	switch {
+	case !c.workerFound.Load():
+		cr.Message = "the crashed worker " + c.crashedWorker + " was never found dead"
+	case !c.nodeFound.Load():
+		cr.Message = "the crashed node " + c.crashedNode + " was never found dead"
+	case stale > 0:
+		cr.Message = fmt.Sprintf("%d jobs still name the dead node %s as follower", stale, c.crashedNode)
+	}
+	inv["crash_recovered"] = cr
+	return inv, nil
+}
+
+// checkTicks checks that every tick of each schedule fired once and that no
+// tick between the first and the last is missing.
+func (c *cluster) checkTicks(live []*stores.Job, dls []*stores.DeadLetter) Invariant {
+	ticks := map[string][]time.Time{}
+	add := func(j *stores.Job) {
+		if j.ScheduleID == c.cronID || j.ScheduleID == c.intervalID {
+			ticks[j.ScheduleID] = append(ticks[j.ScheduleID], j.ScheduleTick)
+		}
+	}
+	for _, j := range live {
+		add(j)
+	}
+	for _, d := range dls {
+		add(&d.Job)
+	}
+	inv := Invariant{OK: true, Counts: map[string]int{"cron_ticks": len(ticks[c.cronID]), "interval_ticks": len(ticks[c.intervalID])}}
+	fail := func(format string, args ...any) {
+		inv.OK = false
+		if inv.Message == "" {
+			inv.Message = fmt.Sprintf(format, args...)
+		}
+	}
+	for sid, period := range map[string]time.Duration{c.cronID: cronPeriod, c.intervalID: intervalSchedule} {
+		ts := ticks[sid]
+		if len(ts) == 0 {
+			fail("schedule %s never fired", sid)
+			continue
+		}
+		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+		for i := 1; i < len(ts); i++ {
+			switch d := ts[i].Sub(ts[i-1]); {
+			case d == 0:
+				inv.Counts["duplicates"]++
+				fail("schedule %s fired tick %s twice", sid, ts[i].Format(time.RFC3339Nano))
+			case d != period:
+				inv.Counts["gaps"]++
+				fail("schedule %s: %s between ticks %s and %s, expected %s", sid, d, ts[i-1].Format(time.RFC3339Nano), ts[i].Format(time.RFC3339Nano), period)
+			}
+		}
+	}
+	inv.Counts["duplicates"] += 0
+	inv.Counts["gaps"] += 0
+	return inv
+}
+
+// checkSpans checks that the [acquired, expires) spans of distinct terms
+// never overlap (W3).
+func (c *cluster) checkSpans() Invariant {
+	terms := make([]int64, 0, len(c.spans))
+	for t := range c.spans {
+		terms = append(terms, t)
+	}
+	sort.Slice(terms, func(i, j int) bool { return c.spans[terms[i]].start.Before(c.spans[terms[j]].start) })
+	inv := Invariant{OK: len(terms) > 0, Counts: map[string]int{"terms": len(terms), "overlaps": 0}}
+	for i := 1; i < len(terms); i++ {
+		prev, cur := c.spans[terms[i-1]], c.spans[terms[i]]
+		if cur.start.Before(prev.end) {
+			inv.OK = false
+			inv.Counts["overlaps"]++
+			if inv.Message == "" {
+				inv.Message = fmt.Sprintf("term %d (%s) started at %s before term %d (%s) ended at %s",
+					terms[i], cur.holder, cur.start.Format(time.RFC3339Nano), terms[i-1], prev.holder, prev.end.Format(time.RFC3339Nano))
+			}
+		}
+	}
+	if len(terms) == 0 {
+		inv.Message = "no node ever acquired the lease"
+	}
+	return inv
+}
+
+// checkClaims checks that at most one node won each claim round (J6).
+func (c *cluster) checkClaims() Invariant {
+	inv := Invariant{OK: true, Counts: map[string]int{"rounds": len(c.claims), "won": 0, "double_wins": 0}}
+	for k, n := range c.claims {
+		if n > 0 {
+			inv.Counts["won"]++
+		}
+		if n > 1 {
+			inv.OK = false
+			inv.Counts["double_wins"]++
+			if inv.Message == "" {
+				inv.Message = fmt.Sprintf("%d nodes claimed job %s in the same round", n, k.job)
+			}
+		}
+	}
+	return inv
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
