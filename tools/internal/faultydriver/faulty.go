@@ -87,4 +87,3 @@ func (j *jobs) EnqueueMany(ctx context.Context, batch []*stores.Job) error {
 	}
 	return j.JobStore.EnqueueMany(ctx, batch)
 }
-
