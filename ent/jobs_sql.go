@@ -156,7 +156,7 @@ DELETE FROM jobs WHERE id IN (SELECT id FROM victims)`,
 	inList: func(column string, n int) string {
 		return column + " = ANY($" + strconv.Itoa(n) + ")"
 	},
-	members:  postgresMemberQueries,
+	members: postgresMemberQueries,
 }
 
 var sqliteQueries = queries{
@@ -193,7 +193,7 @@ ORDER BY completed_at LIMIT $2`,
 	inList: func(column string, n int) string {
 		return column + " IN (SELECT value FROM json_each($" + strconv.Itoa(n) + "))"
 	},
-	members:  sqliteMemberQueries,
+	members: sqliteMemberQueries,
 }
 
 // insertJobsSQL returns the multi-row INSERT of n jobs.

@@ -143,8 +143,17 @@ func (b *backend) appliedMigrations(ctx context.Context) (map[string]time.Time, 
 // transaction, and returns the ones it applied (stores.Migrator). Concurrent
 // callers, in one process or many, apply each migration once.
 func (b *backend) Migrate(ctx context.Context) ([]stores.Migration, error) {
+	return b.migrateTo(ctx, "")
+}
+
+// migrateTo applies the pending migrations up to and including version
+// last, or all of them when last is empty.
+func (b *backend) migrateTo(ctx context.Context, last string) ([]stores.Migration, error) {
 	var done []stores.Migration
 	for _, m := range b.migrations {
+		if last != "" && m.version > last {
+			break
+		}
 		applied, at, err := b.applyMigration(ctx, m)
 		if err != nil {
 			return done, fmt.Errorf("ent: migration %s_%s: %w", m.version, m.name, err)

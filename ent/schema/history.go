@@ -5,6 +5,7 @@ import (
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 )
 
 // JobHistory is one attempt of a job (stores.JobHistory). It has no foreign
@@ -28,5 +29,14 @@ func (JobHistory) Fields() []ent.Field {
 		field.String("status").Default(""),
 		field.Text("error").Default("").SchemaType(textType),
 		field.Int64("duration_ms").Default(0),
+	}
+}
+
+// Indexes of the history: by job (ListByJob, job purge) and by completion
+// (Purge).
+func (JobHistory) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("job_id", "attempt").StorageKey("job_history_by_job"),
+		index.Fields("completed_at").StorageKey("job_history_purge"),
 	}
 }

@@ -49,9 +49,32 @@ func (Job) Fields() []ent.Field {
 	}
 }
 
-// Indexes of jobs: the uniqueness rules of J1 and Enqueue.
+// Indexes of jobs: the uniqueness rules of J1 and Enqueue, and one index per
+// hot query.
 func (Job) Indexes() []ent.Index {
 	return []ent.Index{
+		// Dispatch and Pending (J3, J4): due pending jobs in dispatch order,
+		// across all queues and per queue.
+		index.Fields("priority", "created_at", "id").StorageKey("jobs_dispatch").
+			Annotations(entsql.DescColumns("priority"), entsql.IndexWhere(pendingOnly)),
+		index.Fields("queue", "priority", "created_at", "id").StorageKey("jobs_dispatch_queue").
+			Annotations(entsql.DescColumns("priority"), entsql.IndexWhere(pendingOnly)),
+		// DueScheduled (J3).
+		index.Fields("scheduled_at", "id").StorageKey("jobs_due_scheduled").
+			Annotations(entsql.IndexWhere(scheduledOnly)),
+		// Recover (J8): in-flight jobs only.
+		index.Fields("status", "dispatched_at").StorageKey("jobs_in_flight").
+			Annotations(entsql.IndexWhere(inFlightOnly)),
+		// ByFollower, CountByFollower, ReleaseFollower (J6).
+		index.Fields("follower_node_id", "created_at", "id").StorageKey("jobs_by_follower").
+			Annotations(entsql.IndexWhere(ownedOnly)),
+		// Uncleaned (J9): shrinks as jobs are cleaned.
+		index.Fields("completed_at", "id").StorageKey("jobs_uncleaned").
+			Annotations(entsql.IndexWhere(uncleanedOnly)),
+		// Purge (J9).
+		index.Fields("completed_at").StorageKey("jobs_purge"),
+		// Query (J10).
+		index.Fields("created_at", "id").StorageKey("jobs_query"),
 		// A unique key is held only by non-terminal jobs (J1).
 		index.Fields("unique_key").Unique().StorageKey("jobs_unique_key_live").
 			Annotations(entsql.IndexWhere(liveUniqueKey)),

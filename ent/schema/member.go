@@ -5,6 +5,7 @@ import (
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 )
 
 // Worker is a process that runs jobs (stores.Worker). IDs are chosen by the
@@ -33,6 +34,11 @@ func (Worker) Fields() []ent.Field {
 	}
 }
 
+// Indexes of workers: Dead (W2).
+func (Worker) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("status", "last_heartbeat").StorageKey("workers_by_heartbeat")}
+}
+
 // CoordinatorNode is one coordinator process (stores.CoordinatorNode).
 type CoordinatorNode struct{ ent.Schema }
 
@@ -53,6 +59,14 @@ func (CoordinatorNode) Fields() []ent.Field {
 		field.String("host_name").Default(""),
 		field.Int("process_id").Default(0),
 		field.Time("joined_at").SchemaType(timeType),
+	}
+}
+
+// Indexes of nodes: Dead and ActiveFollowers (W2).
+func (CoordinatorNode) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("status", "last_heartbeat").StorageKey("coordinator_nodes_by_heartbeat"),
+		index.Fields("status", "job_count", "id").StorageKey("coordinator_nodes_by_job_count"),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 )
 
 // LogEntry is one log line of a job (stores.LogEntry). The table's primary
@@ -30,6 +31,15 @@ func (LogEntry) Fields() []ent.Field {
 	}
 }
 
+// Indexes of the log: a job's lines in written order (List, job purge) and
+// by time (Purge).
+func (LogEntry) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("job_id", "id").StorageKey("log_entries_by_job"),
+		index.Fields("timestamp", "id").StorageKey("log_entries_purge"),
+	}
+}
+
 // DeadLetter is a job that left the live set (stores.DeadLetter). The
 // original job's fields are kept in job (a JSON snapshot of stores.Job
 // without its arguments); args holds the arguments byte for byte.
@@ -52,5 +62,12 @@ func (DeadLetter) Fields() []ent.Field {
 		field.Int("total_attempts").Default(0),
 		field.Time("failed_at").SchemaType(timeType),
 		field.Bytes("job").SchemaType(blobType),
+	}
+}
+
+// Indexes of the dead letters: newest first (List).
+func (DeadLetter) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("failed_at", "id").StorageKey("dead_letters_by_failed_at"),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
 )
 
@@ -27,6 +28,11 @@ func (scheduleMixin) Fields() []ent.Field {
 		field.String("misfire").Default("fire_once"),
 		field.Int("misfire_limit").Default(0),
 	}
+}
+
+// Indexes of every schedule: Due (S2).
+func (scheduleMixin) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("enabled", "next_run")}
 }
 
 // CronSchedule fires at every tick of a cron expression (stores.CronSchedule).

@@ -30,10 +30,15 @@ var (
 	jsonType = map[string]string{dialect.Postgres: "jsonb", dialect.SQLite: "text"}
 )
 
-// Partial index predicates, written in SQL both dialects understand.
+// Partial index predicates, written in SQL both dialects understand and in
+// a form whose PostgreSQL deparsing Atlas compares stably (no IN lists), so
+// the committed migrations stay in sync with the schema.
 const (
-	pendingOnly       = "status = 'pending'"
-	inFlightOnly      = "status IN ('dispatched', 'running')"
-	liveUniqueKey     = "unique_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'timed_out', 'cancelled')"
-	uncleanedTerminal = "channels_cleaned = false AND status IN ('completed', 'failed', 'timed_out', 'cancelled')"
+	pendingOnly   = "status = 'pending'"
+	scheduledOnly = "status = 'pending' AND scheduled_at IS NOT NULL"
+	inFlightOnly  = "status = 'dispatched' OR status = 'running'"
+	ownedOnly     = "follower_node_id <> ''"
+	uncleanedOnly = "channels_cleaned = false"
+	// liveUniqueKey: a unique key binds only non-terminal jobs (J1).
+	liveUniqueKey = "unique_key IS NOT NULL AND (status = 'pending' OR status = 'dispatched' OR status = 'running')"
 )

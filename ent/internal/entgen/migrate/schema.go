@@ -26,6 +26,18 @@ var (
 		Name:       "coordinator_nodes",
 		Columns:    CoordinatorNodesColumns,
 		PrimaryKey: []*schema.Column{CoordinatorNodesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "coordinator_nodes_by_heartbeat",
+				Unique:  false,
+				Columns: []*schema.Column{CoordinatorNodesColumns[3], CoordinatorNodesColumns[4]},
+			},
+			{
+				Name:    "coordinator_nodes_by_job_count",
+				Unique:  false,
+				Columns: []*schema.Column{CoordinatorNodesColumns[3], CoordinatorNodesColumns[2], CoordinatorNodesColumns[0]},
+			},
+		},
 	}
 	// CronSchedulesColumns holds the columns for the "cron_schedules" table.
 	CronSchedulesColumns = []*schema.Column{
@@ -48,6 +60,13 @@ var (
 		Name:       "cron_schedules",
 		Columns:    CronSchedulesColumns,
 		PrimaryKey: []*schema.Column{CronSchedulesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cronschedule_enabled_next_run",
+				Unique:  false,
+				Columns: []*schema.Column{CronSchedulesColumns[7], CronSchedulesColumns[5]},
+			},
+		},
 	}
 	// DeadLettersColumns holds the columns for the "dead_letters" table.
 	DeadLettersColumns = []*schema.Column{
@@ -66,6 +85,13 @@ var (
 		Name:       "dead_letters",
 		Columns:    DeadLettersColumns,
 		PrimaryKey: []*schema.Column{DeadLettersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "dead_letters_by_failed_at",
+				Unique:  false,
+				Columns: []*schema.Column{DeadLettersColumns[7], DeadLettersColumns[0]},
+			},
+		},
 	}
 	// IntervalSchedulesColumns holds the columns for the "interval_schedules" table.
 	IntervalSchedulesColumns = []*schema.Column{
@@ -87,6 +113,13 @@ var (
 		Name:       "interval_schedules",
 		Columns:    IntervalSchedulesColumns,
 		PrimaryKey: []*schema.Column{IntervalSchedulesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "intervalschedule_enabled_next_run",
+				Unique:  false,
+				Columns: []*schema.Column{IntervalSchedulesColumns[7], IntervalSchedulesColumns[5]},
+			},
+		},
 	}
 	// JobsColumns holds the columns for the "jobs" table.
 	JobsColumns = []*schema.Column{
@@ -125,11 +158,75 @@ var (
 		PrimaryKey: []*schema.Column{JobsColumns[0]},
 		Indexes: []*schema.Index{
 			{
+				Name:    "jobs_dispatch",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[5], JobsColumns[8], JobsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					DescColumns: map[string]bool{
+						JobsColumns[5].Name: true,
+					},
+					Where: "status = 'pending'",
+				},
+			},
+			{
+				Name:    "jobs_dispatch_queue",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[2], JobsColumns[5], JobsColumns[8], JobsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					DescColumns: map[string]bool{
+						JobsColumns[5].Name: true,
+					},
+					Where: "status = 'pending'",
+				},
+			},
+			{
+				Name:    "jobs_due_scheduled",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[9], JobsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status = 'pending' AND scheduled_at IS NOT NULL",
+				},
+			},
+			{
+				Name:    "jobs_in_flight",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[4], JobsColumns[10]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status = 'dispatched' OR status = 'running'",
+				},
+			},
+			{
+				Name:    "jobs_by_follower",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[21], JobsColumns[8], JobsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "follower_node_id <> ''",
+				},
+			},
+			{
+				Name:    "jobs_uncleaned",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[12], JobsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "channels_cleaned = false",
+				},
+			},
+			{
+				Name:    "jobs_purge",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[12]},
+			},
+			{
+				Name:    "jobs_query",
+				Unique:  false,
+				Columns: []*schema.Column{JobsColumns[8], JobsColumns[0]},
+			},
+			{
 				Name:    "jobs_unique_key_live",
 				Unique:  true,
 				Columns: []*schema.Column{JobsColumns[7]},
 				Annotation: &entsql.IndexAnnotation{
-					Where: "unique_key IS NOT NULL AND status NOT IN ('completed', 'failed', 'timed_out', 'cancelled')",
+					Where: "unique_key IS NOT NULL AND (status = 'pending' OR status = 'dispatched' OR status = 'running')",
 				},
 			},
 			{
@@ -156,6 +253,18 @@ var (
 		Name:       "job_history",
 		Columns:    JobHistoryColumns,
 		PrimaryKey: []*schema.Column{JobHistoryColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "job_history_by_job",
+				Unique:  false,
+				Columns: []*schema.Column{JobHistoryColumns[1], JobHistoryColumns[2]},
+			},
+			{
+				Name:    "job_history_purge",
+				Unique:  false,
+				Columns: []*schema.Column{JobHistoryColumns[5]},
+			},
+		},
 	}
 	// LeaderLeaseColumns holds the columns for the "leader_lease" table.
 	LeaderLeaseColumns = []*schema.Column{
@@ -186,6 +295,18 @@ var (
 		Name:       "log_entries",
 		Columns:    LogEntriesColumns,
 		PrimaryKey: []*schema.Column{LogEntriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "log_entries_by_job",
+				Unique:  false,
+				Columns: []*schema.Column{LogEntriesColumns[2], LogEntriesColumns[0]},
+			},
+			{
+				Name:    "log_entries_purge",
+				Unique:  false,
+				Columns: []*schema.Column{LogEntriesColumns[3], LogEntriesColumns[0]},
+			},
+		},
 	}
 	// WorkersColumns holds the columns for the "workers" table.
 	WorkersColumns = []*schema.Column{
@@ -204,6 +325,13 @@ var (
 		Name:       "workers",
 		Columns:    WorkersColumns,
 		PrimaryKey: []*schema.Column{WorkersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "workers_by_heartbeat",
+				Unique:  false,
+				Columns: []*schema.Column{WorkersColumns[5], WorkersColumns[6]},
+			},
+		},
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
