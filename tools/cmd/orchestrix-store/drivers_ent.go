@@ -1,7 +1,4 @@
-//go:build ignore
-
 package main
 
-// The ent driver: PostgreSQL and SQLite. Excluded (build tag ignore) until the ent
-// module compiles; then the tag goes.
+// The ent driver: PostgreSQL and SQLite.
 import _ "github.com/orchestrix/persistence/ent"

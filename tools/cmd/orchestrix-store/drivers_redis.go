@@ -1,7 +1,4 @@
-//go:build ignore
-
 package main
 
-// The redis driver: standalone, Sentinel and Cluster. Excluded (build tag ignore)
-// until the redis module compiles; then the tag goes.
+// The redis driver: standalone, Sentinel and Cluster.
 import _ "github.com/orchestrix/persistence/redis"

@@ -20,7 +20,7 @@ func printTable(w io.Writer, rs []*Result) {
 		fmt.Fprintln(tw)
 	}
 	row("", func(r *Result) string { return r.Driver })
-	row("store", func(r *Result) string { return shorten(r.DSN, 48) })
+	row("store", func(r *Result) string { return shorten(r.DSN, 80) })
 	row("scenario", func(r *Result) string {
 		if r.Lean {
 			return r.Scenario + " (lean)"
