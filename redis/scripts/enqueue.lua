@@ -12,8 +12,8 @@ for i = 1, #ARGV do
   jobs[i] = j
 end
 local wm = watermark(K)
-for _, j in ipairs(jobs) do
+for i, j in ipairs(jobs) do
   index(K, j, wm)
-  save(K, j)
+  redis.call('HSET', K.jobs, j.id, ARGV[i])
 end
 return #jobs

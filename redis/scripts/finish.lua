@@ -7,8 +7,8 @@
 local K = jobkeys()
 local msg = nil
 if ARGV[3] ~= '' then msg = string.sub(ARGV[3], 2) end
-local out = {}
+local out, wm = {}, watermark(K)
 for i = 4, #ARGV, 2 do
-  out[#out + 1] = finish(K, ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2], msg)
+  out[#out + 1] = finish(K, wm, ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2], msg)
 end
 return out

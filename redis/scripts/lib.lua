@@ -202,7 +202,7 @@ end
 local function newSeen() return {ids = {}, uks = {}, ticks = {}} end
 
 -- transition moves an in-flight job at attempt to a terminal status.
-local function finish(K, id, attempt, status, now, msg)
+local function finish(K, wm, id, attempt, status, now, msg)
   local j = loadJob(K, id)
   if not j then return 'NOTFOUND' end
   if not INFLIGHT[j.st] or j.at ~= attempt then return 'CONFLICT' end
@@ -210,7 +210,7 @@ local function finish(K, id, attempt, status, now, msg)
   j.st = status
   j.co = now
   if msg then j.le = msg end
-  index(K, j, watermark(K))
+  index(K, j, wm)
   save(K, j)
   return 'OK'
 end

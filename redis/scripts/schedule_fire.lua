@@ -14,12 +14,12 @@ for i = 5, #ARGV do
   local j = cjson.decode(ARGV[i])
   local e = enqueueCheck(K, j, seen)
   if e then return e end
-  jobs[#jobs + 1] = j
+  jobs[#jobs + 1] = {j, ARGV[i]}
 end
 local wm = watermark(K)
-for _, j in ipairs(jobs) do
-  index(K, j, wm)
-  save(K, j)
+for _, jr in ipairs(jobs) do
+  index(K, jr[1], wm)
+  redis.call('HSET', K.jobs, jr[1].id, jr[2])
 end
 redis.call('ZREM', K.due, s.nr .. s.i)
 s.nr, s.lr = ARGV[3], ARGV[4]
