@@ -54,7 +54,9 @@ func sameSpec[S stores.Schedule](a, b S) bool {
 	return false
 }
 
-func (t *scheduleTable[S]) byNameGet(name string) (S, bool) {
+// nameProbe returns a schedule that compares equal to the one named name
+// in byName.
+func nameProbe[S stores.Schedule](name string) S {
 	var probe S
 	switch any(probe).(type) {
 	case *stores.CronSchedule:
@@ -62,7 +64,11 @@ func (t *scheduleTable[S]) byNameGet(name string) (S, bool) {
 	case *stores.IntervalSchedule:
 		probe = any(&stores.IntervalSchedule{ScheduleFields: stores.ScheduleFields{Name: name}}).(S)
 	}
-	return t.byName.Get(probe)
+	return probe
+}
+
+func (t *scheduleTable[S]) byNameGet(name string) (S, bool) {
+	return t.byName.Get(nameProbe[S](name))
 }
 
 func (t *scheduleTable[S]) index(s S) {
@@ -165,10 +171,8 @@ func (st scheduleStore[S]) List(ctx context.Context, l stores.ScheduleList) ([]S
 	}
 	defer st.db.mu.Unlock()
 	out := []S{}
-	t.byName.Ascend(func(s S) bool {
-		if l.Cursor != "" && s.Fields().Name <= l.Cursor {
-			return true
-		}
+	// Name+"\x00" is the smallest name after the cursor.
+	t.byName.AscendGreaterOrEqual(nameProbe[S](l.Cursor+"\x00"), func(s S) bool {
 		out = append(out, cloneSchedule(s))
 		return len(out) < l.Limit
 	})
@@ -225,7 +229,7 @@ func (st scheduleStore[S]) Due(ctx context.Context, now time.Time, limit int) ([
 	return out, nil
 }
 
-// advance checks that the schedule's NextRun is still seen (S3).
+// current returns the schedule if its NextRun is still seen (S3).
 func (st scheduleStore[S]) current(t *scheduleTable[S], id string, seen time.Time) (S, error) {
 	s, ok := t.byID[id]
 	if !ok {
