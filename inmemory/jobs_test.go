@@ -3,6 +3,7 @@ package inmemory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -601,7 +602,7 @@ func TestJobIndexesUnderRandomOperations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var known []string
 	refs := map[string]stores.Ref{}
-	for step := range 3000 {
+	for step := range 2000 {
 		now := at(time.Duration(rng.IntN(600)) * time.Second)
 		switch op := rng.IntN(12); op {
 		case 0, 1, 2:
@@ -664,6 +665,15 @@ func TestJobIndexesUnderRandomOperations(t *testing.T) {
 				s.Jobs().MarkCleaned(ctx, []string{known[rng.IntN(len(known))]})
 			}
 		case 11:
+			if len(known) > 0 {
+				id := known[rng.IntN(len(known))]
+				s.Logs().Append(ctx, []*stores.LogEntry{{JobID: id, Timestamp: now}, {JobID: id, Timestamp: now.Add(time.Second)}})
+				s.History().Append(ctx, &stores.JobHistory{JobID: id, Attempt: 1 + rng.IntN(3), StartedAt: now, CompletedAt: []time.Time{{}, now}[rng.IntN(2)]})
+			}
+			if rng.IntN(10) == 0 {
+				s.Logs().Purge(ctx, now, 3)
+				s.History().Purge(ctx, now, 3)
+			}
 			s.Jobs().Pending(ctx, now, 5)
 			page, err := s.DeadLetters().List(ctx, "", 1)
 			must(t, err)
@@ -672,7 +682,7 @@ func TestJobIndexesUnderRandomOperations(t *testing.T) {
 			}
 		}
 		b.db.mu.Lock()
-		err := b.db.jobs.verify()
+		err := errors.Join(b.db.jobs.verify(), b.db.logs.verify(), b.db.history.verify(), b.db.deadLetters.verify())
 		b.db.mu.Unlock()
 		if err != nil {
 			t.Fatalf("step %d: %v", step, err)

@@ -101,3 +101,65 @@ func sameTrees[K comparable](name string, got, want map[K]*btree.BTreeG[*stores.
 	}
 	return nil
 }
+
+// verify checks the log indexes against byID.
+func (t *logTable) verify() error {
+	if t.byTime.Len() != len(t.byID) {
+		return fmt.Errorf("logs byTime has %d rows, byID %d", t.byTime.Len(), len(t.byID))
+	}
+	n := 0
+	for job, tr := range t.byJob {
+		if tr.Len() == 0 {
+			return fmt.Errorf("logs of job %s: empty tree kept", job)
+		}
+		n += tr.Len()
+		var err error
+		tr.Ascend(func(r *logRow) bool {
+			if r.e.JobID != job || t.byID[r.e.ID] != r {
+				err = fmt.Errorf("log row %s misfiled under job %s", r.e.ID, job)
+			}
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if n != len(t.byID) {
+		return fmt.Errorf("logs byJob holds %d rows, byID %d", n, len(t.byID))
+	}
+	return nil
+}
+
+// verify checks the history indexes against byID.
+func (t *historyTable) verify() error {
+	n, finished := 0, 0
+	for job, rows := range t.byJob {
+		if len(rows) == 0 {
+			return fmt.Errorf("history of job %s: empty slice kept", job)
+		}
+		for i, h := range rows {
+			if h.JobID != job || t.byID[h.ID] != h {
+				return fmt.Errorf("history row %s misfiled under job %s", h.ID, job)
+			}
+			if i > 0 && attemptCmp(rows[i-1], h) >= 0 {
+				return fmt.Errorf("history of job %s out of order at %d", job, i)
+			}
+			if !h.CompletedAt.IsZero() {
+				finished++
+			}
+		}
+		n += len(rows)
+	}
+	if n != len(t.byID) || finished != t.finished.Len() {
+		return fmt.Errorf("history: byJob %d rows, byID %d, finished %d of %d", n, len(t.byID), t.finished.Len(), finished)
+	}
+	return nil
+}
+
+// verify checks the dead letter order index against byID.
+func (t *deadLetterTable) verify() error {
+	if t.newest.Len() != len(t.byID) {
+		return fmt.Errorf("dead letters: newest has %d, byID %d", t.newest.Len(), len(t.byID))
+	}
+	return nil
+}
