@@ -45,6 +45,7 @@ require (
 replace github.com/orchestrix/persistence/abstractions => ../abstractions
 
 require (
+	github.com/orchestrix/persistence/conformance v0.0.0
 	github.com/orchestrix/persistence/ent v0.0.0
 	github.com/orchestrix/persistence/inmemory v0.0.0
 	github.com/orchestrix/persistence/redis v0.0.0

@@ -11,12 +11,14 @@ import (
 	"github.com/orchestrix/persistence/abstractions/stores"
 	"github.com/orchestrix/persistence/tools/internal/bench"
 	"github.com/orchestrix/persistence/tools/internal/cli"
+	"github.com/orchestrix/persistence/tools/internal/conformancecmd"
 )
 
 // Commands lists the subcommands in the order help shows them.
 func Commands() []cli.Command {
 	return []cli.Command{
 		{Name: "bench", Summary: "measure a store: burndown throughput and latency, or a crash-and-failover cluster run with invariant checks", Run: bench.Run},
+		{Name: "conformance", Summary: "run the conformance suite against a driver and server, one line per guarantee", Run: conformancecmd.Run},
 	}
 }
 
