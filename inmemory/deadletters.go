@@ -56,10 +56,10 @@ func (s deadLetterStore) Add(ctx context.Context, d *stores.DeadLetter) error {
 
 // Get implements stores.DeadLetterStore.
 func (s deadLetterStore) Get(ctx context.Context, id string) (*stores.DeadLetter, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	d, ok := s.db.deadLetters.byID[id]
 	if !ok {
 		return nil, notFound("dead letter", id)
@@ -77,10 +77,10 @@ func (s deadLetterStore) List(ctx context.Context, cursor string, limit int) (st
 		}
 		after = &stores.DeadLetter{ID: c.ID, FailedAt: c.Time}
 	}
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return stores.DeadLetterPage{}, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	var rows []*stores.DeadLetter
 	visit := func(d *stores.DeadLetter) bool {
 		if after != nil && !newestLess(after, d) {

@@ -9,8 +9,8 @@
 //	s, err := stores.Open("inmemory", "")
 //
 // Each Open returns a new, empty store; nothing survives Close or the
-// process. One mutex guards the whole state, so every call is atomic with
-// respect to every other (J4: "memory: one lock"), including the calls that
+// process. One read-write mutex guards the whole state, so every call is
+// atomic with respect to every other (J4: "memory: one lock"), including the calls that
 // span store families (Fire, MoveToDeadLetter, Requeue, Purge). The hot
 // queries read ordered indexes instead of scanning: see the index fields of
 // jobTable, scheduleTable, workerTable and nodeTable.
@@ -62,9 +62,11 @@ func New() *Backend {
 	return &Backend{db: db}
 }
 
-// db is the whole state of one backend, guarded by mu.
+// db is the whole state of one backend, guarded by mu: calls that change
+// anything (Pending too: it moves the dispatch watermark) hold it
+// exclusively, calls that only read share it.
 type db struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	closed bool
 
 	jobs        *jobTable
@@ -87,6 +89,20 @@ func (d *db) lock(ctx context.Context) error {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
+		return stores.ErrClosed
+	}
+	return nil
+}
+
+// rlock is lock for calls that only read: they share the lock with each
+// other. The caller must RUnlock.
+func (d *db) rlock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
 		return stores.ErrClosed
 	}
 	return nil

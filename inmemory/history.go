@@ -99,10 +99,10 @@ func (s historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 
 // ListByJob implements stores.HistoryStore.
 func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.JobHistory, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	rows := s.db.history.byJob[jobID]
 	out := make([]*stores.JobHistory, len(rows))
 	for i, h := range rows {

@@ -60,10 +60,10 @@ func (s jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
 
 // Get implements stores.JobStore (J2).
 func (s jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	j, ok := s.db.jobs.byID[id]
 	if !ok {
 		return nil, notFound("job", id)
@@ -82,10 +82,10 @@ func (s jobStore) Pending(ctx context.Context, now time.Time, limit int) ([]*sto
 
 // DueScheduled implements stores.JobStore (J3).
 func (s jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	var out []*stores.Job
 	s.db.jobs.scheduled.Ascend(func(j *stores.Job) bool {
 		if j.ScheduledAt.After(now) {
@@ -332,10 +332,10 @@ func (s jobStore) ClaimForFollower(ctx context.Context, jobID, nodeID string) er
 
 // ByFollower implements stores.JobStore (J6).
 func (s jobStore) ByFollower(ctx context.Context, nodeID string, limit int) ([]*stores.Job, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	var out []*stores.Job
 	if tr := s.db.jobs.byFollower[nodeID]; tr != nil {
 		tr.Ascend(func(j *stores.Job) bool {
@@ -348,10 +348,10 @@ func (s jobStore) ByFollower(ctx context.Context, nodeID string, limit int) ([]*
 
 // CountByFollower implements stores.JobStore (J6).
 func (s jobStore) CountByFollower(ctx context.Context, nodeID string) (int, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return 0, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	if tr := s.db.jobs.byFollower[nodeID]; tr != nil {
 		return tr.Len(), nil
 	}
@@ -462,10 +462,10 @@ func (s jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.R
 
 // Uncleaned implements stores.JobStore (J9).
 func (s jobStore) Uncleaned(ctx context.Context, limit int) ([]*stores.Job, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	var out []*stores.Job
 	s.db.jobs.uncleaned.Ascend(func(j *stores.Job) bool {
 		out = append(out, j.Clone())
@@ -529,10 +529,10 @@ func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage,
 	if !q.CreatedAfter.IsZero() && createdLess(&start, &stores.Job{CreatedAt: q.CreatedAfter}) {
 		start = stores.Job{CreatedAt: q.CreatedAfter}
 	}
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return stores.JobPage{}, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	t := s.db.jobs
 	queues, types := setOf(q.Queues), setOf(q.Types)
 	// Collect limit+1 matches to learn whether another page follows.

@@ -689,3 +689,56 @@ func TestJobIndexesUnderRandomOperations(t *testing.T) {
 		}
 	}
 }
+
+// E4: readers share the lock with each other while writers change the
+// state; run with -race, which flags any read path that writes.
+func TestE4_ReadersAndWritersConcurrently(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	// t.Fatal must not run outside the test goroutine.
+	check := func(err error) {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				j := newJob("q", i%3, at(time.Duration(i)*time.Millisecond))
+				j.FollowerNodeID = fmt.Sprintf("n%d", w)
+				check(s.Jobs().Enqueue(ctx, j))
+				got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 2, Now: at(time.Minute)})
+				check(err)
+				for _, d := range got {
+					s.Jobs().Complete(ctx, d.Ref(), at(time.Minute))
+				}
+				_, _ = s.Workers().Heartbeat(ctx, &stores.Worker{ID: "w", Queues: []string{"q"}, MaxConcurrency: 2}, at(time.Duration(i)*time.Second))
+			}
+		}()
+	}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				_, err := s.Jobs().Query(ctx, stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusCompleted}, Limit: 5})
+				check(err)
+				_, err = s.Jobs().ByFollower(ctx, "n0", 5)
+				check(err)
+				_, err = s.Jobs().Uncleaned(ctx, 5)
+				check(err)
+				_, err = s.Workers().Available(ctx, "q", 5)
+				check(err)
+				_, err = s.Workers().Dead(ctx, at(time.Hour), time.Second)
+				check(err)
+				_, err = s.Cron().Due(ctx, at(time.Hour), 5)
+				check(err)
+			}
+		}()
+	}
+	wg.Wait()
+	verifyIndexes(t, b)
+}

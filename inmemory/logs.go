@@ -112,10 +112,10 @@ func (s logStore) List(ctx context.Context, jobID, cursor string, limit int) (st
 		}
 		after = n
 	}
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return stores.LogPage{}, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	var rows []*logRow
 	if tr := s.db.logs.byJob[jobID]; tr != nil {
 		tr.AscendGreaterOrEqual(&logRow{seq: after + 1}, func(r *logRow) bool {

@@ -152,10 +152,10 @@ func (s nodeStore) Remove(ctx context.Context, id string) error {
 
 // Get implements stores.NodeStore.
 func (s nodeStore) Get(ctx context.Context, id string) (*stores.CoordinatorNode, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	n, err := s.find(id)
 	if err != nil {
 		return nil, err
@@ -165,10 +165,10 @@ func (s nodeStore) Get(ctx context.Context, id string) (*stores.CoordinatorNode,
 
 // List implements stores.NodeStore.
 func (s nodeStore) List(ctx context.Context) ([]*stores.CoordinatorNode, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	out := make([]*stores.CoordinatorNode, 0, len(s.db.nodes.byID))
 	for _, n := range s.db.nodes.byID {
 		out = append(out, n.Clone())
@@ -179,10 +179,10 @@ func (s nodeStore) List(ctx context.Context) ([]*stores.CoordinatorNode, error) 
 
 // Dead implements stores.NodeStore (W2).
 func (s nodeStore) Dead(ctx context.Context, now time.Time, timeout time.Duration) ([]*stores.CoordinatorNode, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	dead := deadPrefix(s.db.nodes.alive, now, timeout)
 	for i, n := range dead {
 		dead[i] = n.Clone()
@@ -192,10 +192,10 @@ func (s nodeStore) Dead(ctx context.Context, now time.Time, timeout time.Duratio
 
 // ActiveFollowers implements stores.NodeStore (W2).
 func (s nodeStore) ActiveFollowers(ctx context.Context, limit int) ([]*stores.CoordinatorNode, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	var out []*stores.CoordinatorNode
 	s.db.nodes.active.Ascend(func(n *stores.CoordinatorNode) bool {
 		out = append(out, n.Clone())
@@ -278,10 +278,10 @@ func (s nodeStore) ResignLeadership(ctx context.Context, nodeID string, term int
 
 // CurrentLeader implements stores.NodeStore (W3).
 func (s nodeStore) CurrentLeader(ctx context.Context, now time.Time) (stores.Lease, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return stores.Lease{}, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	if !s.db.nodes.lease.ValidAt(now) {
 		return stores.Lease{}, fmt.Errorf("no leader at %s: %w", now.Format(time.RFC3339Nano), stores.ErrNotFound)
 	}

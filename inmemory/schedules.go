@@ -97,6 +97,14 @@ var (
 	_ stores.ScheduleStore[*stores.IntervalSchedule] = scheduleStore[*stores.IntervalSchedule]{}
 )
 
+// beginRead read-locks the state and returns this kind's table.
+func (st scheduleStore[S]) beginRead(ctx context.Context) (*scheduleTable[S], error) {
+	if err := st.db.rlock(ctx); err != nil {
+		return nil, err
+	}
+	return st.table(st.db), nil
+}
+
 // begin locks the state and returns this kind's table.
 func (st scheduleStore[S]) begin(ctx context.Context) (*scheduleTable[S], error) {
 	if err := st.db.lock(ctx); err != nil {
@@ -136,11 +144,11 @@ func (st scheduleStore[S]) Register(ctx context.Context, s S) (S, error) {
 // Get implements stores.ScheduleStore.
 func (st scheduleStore[S]) Get(ctx context.Context, id string) (S, error) {
 	var zero S
-	t, err := st.begin(ctx)
+	t, err := st.beginRead(ctx)
 	if err != nil {
 		return zero, err
 	}
-	defer st.db.mu.Unlock()
+	defer st.db.mu.RUnlock()
 	s, ok := t.byID[id]
 	if !ok {
 		return zero, st.notFound(id)
@@ -151,11 +159,11 @@ func (st scheduleStore[S]) Get(ctx context.Context, id string) (S, error) {
 // GetByName implements stores.ScheduleStore.
 func (st scheduleStore[S]) GetByName(ctx context.Context, name string) (S, error) {
 	var zero S
-	t, err := st.begin(ctx)
+	t, err := st.beginRead(ctx)
 	if err != nil {
 		return zero, err
 	}
-	defer st.db.mu.Unlock()
+	defer st.db.mu.RUnlock()
 	s, ok := t.byNameGet(name)
 	if !ok {
 		return zero, fmt.Errorf("%s schedule named %q: %w", st.kind, name, stores.ErrNotFound)
@@ -165,11 +173,11 @@ func (st scheduleStore[S]) GetByName(ctx context.Context, name string) (S, error
 
 // List implements stores.ScheduleStore: names after the cursor, in order.
 func (st scheduleStore[S]) List(ctx context.Context, l stores.ScheduleList) ([]S, error) {
-	t, err := st.begin(ctx)
+	t, err := st.beginRead(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer st.db.mu.Unlock()
+	defer st.db.mu.RUnlock()
 	out := []S{}
 	// Name+"\x00" is the smallest name after the cursor.
 	t.byName.AscendGreaterOrEqual(nameProbe[S](l.Cursor+"\x00"), func(s S) bool {
@@ -213,11 +221,11 @@ func (st scheduleStore[S]) Remove(ctx context.Context, id string) error {
 
 // Due implements stores.ScheduleStore (S2).
 func (st scheduleStore[S]) Due(ctx context.Context, now time.Time, limit int) ([]S, error) {
-	t, err := st.begin(ctx)
+	t, err := st.beginRead(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer st.db.mu.Unlock()
+	defer st.db.mu.RUnlock()
 	var out []S
 	t.due.Ascend(func(s S) bool {
 		if s.Fields().NextRun.After(now) {

@@ -194,10 +194,10 @@ func (s workerStore) Remove(ctx context.Context, id string) error {
 
 // Get implements stores.WorkerStore (W1).
 func (s workerStore) Get(ctx context.Context, id string) (*stores.Worker, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	w, err := s.find(id)
 	if err != nil {
 		return nil, err
@@ -207,10 +207,10 @@ func (s workerStore) Get(ctx context.Context, id string) (*stores.Worker, error)
 
 // List implements stores.WorkerStore.
 func (s workerStore) List(ctx context.Context) ([]*stores.Worker, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	out := make([]*stores.Worker, 0, len(s.db.workers.byID))
 	for _, w := range s.db.workers.byID {
 		out = append(out, w.Clone())
@@ -221,10 +221,10 @@ func (s workerStore) List(ctx context.Context) ([]*stores.Worker, error) {
 
 // Available implements stores.WorkerStore (W2).
 func (s workerStore) Available(ctx context.Context, queue string, limit int) ([]*stores.Worker, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	var out []*stores.Worker
 	if tr := s.db.workers.available[queue]; tr != nil {
 		tr.Ascend(func(w *stores.Worker) bool {
@@ -237,10 +237,10 @@ func (s workerStore) Available(ctx context.Context, queue string, limit int) ([]
 
 // Dead implements stores.WorkerStore (W2).
 func (s workerStore) Dead(ctx context.Context, now time.Time, timeout time.Duration) ([]*stores.Worker, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.rlock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.mu.RUnlock()
 	dead := deadPrefix(s.db.workers.alive, now, timeout)
 	for i, w := range dead {
 		dead[i] = w.Clone()
