@@ -42,37 +42,66 @@ func OpenConfig(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open(cfg.SQLDriver, cfg.SQLDSN)
+	db, err := openPool(ctx, cfg, cfg.MaxOpenConns)
 	if err != nil {
-		return nil, fmt.Errorf("ent: open %s: %s", cfg.Dialect, stores.RedactDSN(err.Error()))
+		return nil, err
 	}
-	db.SetMaxOpenConns(cfg.MaxOpenConns)
-	if cfg.MaxIdleConns > 0 {
-		db.SetMaxIdleConns(cfg.MaxIdleConns)
-	} else {
-		db.SetMaxIdleConns(cfg.MaxOpenConns)
+	rdb := db
+	if cfg.Dialect == DialectSQLite && !cfg.Memory {
+		// SQLite has one writer. Writes go through a pool of one
+		// connection, so the goroutines of this process queue in Go for
+		// the write lock instead of polling it in SQLite's busy handler
+		// (which sleeps up to 100ms between tries); reads use their own
+		// pool and run concurrently in WAL mode.
+		rdb = db
+		if db, err = openPool(ctx, cfg, 1); err != nil {
+			rdb.Close()
+			return nil, err
+		}
 	}
-	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
-	db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("ent: connect to %s: %s", cfg.Dialect, stores.RedactDSN(err.Error()))
-	}
-	b := newBackend(cfg, db, migrations)
+	b := newBackend(cfg, db, rdb, migrations)
 	if cfg.Migrate {
 		if _, err := b.Migrate(ctx); err != nil {
-			db.Close()
+			b.Close()
 			return nil, err
 		}
 	}
 	return b, nil
 }
 
+// openPool opens and pings a connection pool of at most maxOpen
+// connections.
+func openPool(ctx context.Context, cfg Config, maxOpen int) (*sql.DB, error) {
+	db, err := sql.Open(cfg.SQLDriver, cfg.SQLDSN)
+	if err != nil {
+		return nil, fmt.Errorf("ent: open %s: %s", cfg.Dialect, stores.RedactDSN(err.Error()))
+	}
+	db.SetMaxOpenConns(maxOpen)
+	if cfg.MaxIdleConns > 0 {
+		db.SetMaxIdleConns(min(cfg.MaxIdleConns, maxOpen))
+	} else {
+		db.SetMaxIdleConns(maxOpen)
+	}
+	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ent: connect to %s: %w", cfg.Dialect, ctx.Err())
+		}
+		return nil, fmt.Errorf("ent: connect to %s: %s", cfg.Dialect, stores.RedactDSN(err.Error()))
+	}
+	return db, nil
+}
+
 // Backend is an open ent backend (stores.Backend). It also implements
 // stores.Migrator and stores.Pinger.
 type Backend struct {
-	cfg        Config
+	cfg Config
+	// db runs writes and transactions; rdb runs reads that need no
+	// transaction. They are one pool except on a SQLite file.
 	db         *sql.DB
+	rdb        *sql.DB
 	client     *entgen.Client
 	q          *queries
 	migrations []migration
@@ -96,13 +125,13 @@ var (
 	_ stores.Pinger   = (*Backend)(nil)
 )
 
-func newBackend(cfg Config, db *sql.DB, migrations []migration) *Backend {
+func newBackend(cfg Config, db, rdb *sql.DB, migrations []migration) *Backend {
 	d := dialect.SQLite
 	q := &sqliteQueries
 	if cfg.Dialect == DialectPostgres {
 		d, q = dialect.Postgres, &postgresQueries
 	}
-	b := &Backend{cfg: cfg, db: db, q: q, migrations: migrations,
+	b := &Backend{cfg: cfg, db: db, rdb: rdb, q: q, migrations: migrations,
 		client: entgen.NewClient(entgen.Driver(entsql.OpenDB(d, db)))}
 	b.jobs = jobStore{b}
 	b.history = historyStore{b}
@@ -118,7 +147,7 @@ func newBackend(cfg Config, db *sql.DB, migrations []migration) *Backend {
 // Dialect returns DialectPostgres or DialectSQLite.
 func (b *Backend) Dialect() string { return b.cfg.Dialect }
 
-// DB returns the underlying connection pool, for tests and tools.
+// DB returns the connection pool that runs writes, for tests and tools.
 func (b *Backend) DB() *sql.DB { return b.db }
 
 // Jobs returns the job store.
@@ -150,7 +179,15 @@ func (b *Backend) Ping(ctx context.Context) error { return b.wrap(ctx, b.db.Ping
 
 // Close closes the connection pool; an in-memory SQLite database is gone
 // after it.
-func (b *Backend) Close() error { return b.db.Close() }
+func (b *Backend) Close() error {
+	err := b.db.Close()
+	if b.rdb != b.db {
+		if rerr := b.rdb.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
 
 // inTx runs f in a transaction and commits it when f returns nil. On SQLite
 // every transaction begins IMMEDIATE (the DSN sets _txlock), so it holds the

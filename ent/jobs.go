@@ -76,14 +76,14 @@ func (b *backend) queryJobs(ctx context.Context, ex execer, query string, args .
 
 // insertJobs stores jobs with multi-row INSERTs of up to enqueueChunk rows;
 // the caller runs it in a transaction when there is more than one chunk.
-func insertJobs(ctx context.Context, ex execer, jobs []*stores.Job) error {
+func (b *backend) insertJobs(ctx context.Context, ex execer, jobs []*stores.Job) error {
 	for start := 0; start < len(jobs); start += enqueueChunk {
 		chunk := jobs[start:min(start+enqueueChunk, len(jobs))]
 		args := make([]any, 0, len(chunk)*jobColumnCount)
 		for _, j := range chunk {
 			args = append(args, jobArgs(j)...)
 		}
-		if _, err := ex.ExecContext(ctx, insertJobsSQL(len(chunk)), args...); err != nil {
+		if _, err := ex.ExecContext(ctx, insertJobsSQL(b.cfg.Dialect, len(chunk)), args...); err != nil {
 			return err
 		}
 	}
@@ -92,18 +92,18 @@ func insertJobs(ctx context.Context, ex execer, jobs []*stores.Job) error {
 
 // Enqueue stores one job (J1).
 func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
-	return s.b.wrap(ctx, insertJobs(ctx, s.b.db, []*stores.Job{job}))
+	return s.b.wrap(ctx, s.b.insertJobs(ctx, s.b.db, []*stores.Job{job}))
 }
 
 // EnqueueMany stores every job or none (J1), with set-based INSERTs in one
 // transaction.
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
-	return s.b.inTx(ctx, func(tx *sql.Tx) error { return insertJobs(ctx, tx, jobs) })
+	return s.b.inTx(ctx, func(tx *sql.Tx) error { return s.b.insertJobs(ctx, tx, jobs) })
 }
 
 // Get returns a job by id (J2).
 func (s *jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {
-	return s.b.getJob(ctx, s.b.db, id)
+	return s.b.getJob(ctx, s.b.rdb, id)
 }
 
 func (b *backend) getJob(ctx context.Context, ex execer, id string) (*stores.Job, error) {
@@ -129,12 +129,12 @@ func (b *backend) missingOrConflict(ctx context.Context, ex execer, id, what str
 
 // Pending returns due pending jobs in dispatch order (J3).
 func (s *jobStore) Pending(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
-	return s.b.queryJobs(ctx, s.b.db, selectPendingJobs, now, limit)
+	return s.b.queryJobs(ctx, s.b.rdb, selectPendingJobs, now, limit)
 }
 
 // DueScheduled returns pending jobs whose scheduled time has come (J3).
 func (s *jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
-	return s.b.queryJobs(ctx, s.b.db, selectDueScheduledJobs, now, limit)
+	return s.b.queryJobs(ctx, s.b.rdb, selectDueScheduledJobs, now, limit)
 }
 
 // Dispatch claims up to p.Limit due jobs with one UPDATE … RETURNING (J4):
@@ -175,7 +175,7 @@ func dispatchOrder(a, b *stores.Job) bool {
 func (s *jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
 	j, err := scanJob(s.b.db.QueryRowContext(ctx, markJobRunning, ref.ID, ref.Attempt, now, workerID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, s.b.missingOrConflict(ctx, s.b.db, ref.ID, "not dispatched at attempt "+strconv.FormatInt(ref.Attempt, 10))
+		return nil, s.b.missingOrConflict(ctx, s.b.rdb, ref.ID, "not dispatched at attempt "+strconv.FormatInt(ref.Attempt, 10))
 	}
 	return j, s.b.wrap(ctx, err)
 }
@@ -190,7 +190,7 @@ func (s *jobStore) finish(ctx context.Context, ref stores.Ref, status stores.Job
 	if n, err := res.RowsAffected(); err != nil {
 		return s.b.wrap(ctx, err)
 	} else if n == 0 {
-		return s.b.missingOrConflict(ctx, s.b.db, ref.ID, "not in flight at attempt "+strconv.FormatInt(ref.Attempt, 10))
+		return s.b.missingOrConflict(ctx, s.b.rdb, ref.ID, "not in flight at attempt "+strconv.FormatInt(ref.Attempt, 10))
 	}
 	return nil
 }
@@ -247,7 +247,7 @@ func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time
 			missed = append(missed, r.ID)
 		}
 	}
-	exists, err := s.b.idSet(ctx, s.b.db, s.b.q.existingJobIDs, s.b.listArg(missed))
+	exists, err := s.b.idSet(ctx, s.b.rdb, s.b.q.existingJobIDs, s.b.listArg(missed))
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +287,7 @@ func (b *backend) idSet(ctx context.Context, ex execer, query string, args ...an
 // The backoff depends on the stored retry count, so the job is read first
 // and the write is conditional on what was read.
 func (s *jobStore) Retry(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) (*stores.Job, bool, error) {
-	j, err := s.b.getJob(ctx, s.b.db, ref.ID)
+	j, err := s.b.getJob(ctx, s.b.rdb, ref.ID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -300,7 +300,7 @@ func (s *jobStore) Retry(ctx context.Context, ref stores.Ref, errMsg string, now
 	at := now.Add(j.RetryPolicy.Backoff(j.RetryCount + 1))
 	out, err := scanJob(s.b.db.QueryRowContext(ctx, retryJob, ref.ID, ref.Attempt, j.RetryCount, at, errMsg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, s.b.missingOrConflict(ctx, s.b.db, ref.ID, "changed while retrying attempt "+strconv.FormatInt(ref.Attempt, 10))
+		return nil, false, s.b.missingOrConflict(ctx, s.b.rdb, ref.ID, "changed while retrying attempt "+strconv.FormatInt(ref.Attempt, 10))
 	}
 	if err != nil {
 		return nil, false, s.b.wrap(ctx, err)
@@ -317,7 +317,7 @@ func (s *jobStore) Cancel(ctx context.Context, id string, now time.Time) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return s.b.wrap(ctx, err)
 	} else if n == 0 {
-		return s.b.missingOrConflict(ctx, s.b.db, id, "already terminal")
+		return s.b.missingOrConflict(ctx, s.b.rdb, id, "already terminal")
 	}
 	return nil
 }
@@ -355,20 +355,20 @@ func (s *jobStore) ClaimForFollower(ctx context.Context, jobID, nodeID string) e
 	if n, err := res.RowsAffected(); err != nil {
 		return s.b.wrap(ctx, err)
 	} else if n == 0 {
-		return s.b.missingOrConflict(ctx, s.b.db, jobID, "owned by another follower")
+		return s.b.missingOrConflict(ctx, s.b.rdb, jobID, "owned by another follower")
 	}
 	return nil
 }
 
 // ByFollower returns the jobs a follower owns (J6).
 func (s *jobStore) ByFollower(ctx context.Context, nodeID string, limit int) ([]*stores.Job, error) {
-	return s.b.queryJobs(ctx, s.b.db, selectJobsByFollower, nodeID, limit)
+	return s.b.queryJobs(ctx, s.b.rdb, selectJobsByFollower, nodeID, limit)
 }
 
 // CountByFollower counts the jobs a follower owns (J6).
 func (s *jobStore) CountByFollower(ctx context.Context, nodeID string) (int, error) {
 	var n int
-	err := s.b.db.QueryRowContext(ctx, countJobsByFollower, nodeID).Scan(&n)
+	err := s.b.rdb.QueryRowContext(ctx, countJobsByFollower, nodeID).Scan(&n)
 	return n, s.b.wrap(ctx, err)
 }
 
@@ -443,7 +443,7 @@ func (s *jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.
 
 // Uncleaned returns terminal jobs whose channels are not cleaned (J9).
 func (s *jobStore) Uncleaned(ctx context.Context, limit int) ([]*stores.Job, error) {
-	return s.b.queryJobs(ctx, s.b.db, selectUncleanedJobs, limit)
+	return s.b.queryJobs(ctx, s.b.rdb, selectUncleanedJobs, limit)
 }
 
 // MarkCleaned flags the jobs' channels as cleaned (J9).
@@ -520,7 +520,7 @@ func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY created_at, id LIMIT $" + strconv.Itoa(arg(q.Limit+1))
-	jobs, err := s.b.queryJobs(ctx, s.b.db, query, args...)
+	jobs, err := s.b.queryJobs(ctx, s.b.rdb, query, args...)
 	if err != nil {
 		return stores.JobPage{}, err
 	}

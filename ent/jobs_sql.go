@@ -197,21 +197,33 @@ ORDER BY completed_at LIMIT $2`,
 }
 
 // insertJobsSQL returns the multi-row INSERT of n jobs.
-func insertJobsSQL(n int) string {
+func insertJobsSQL(dialectName string, n int) string {
+	return multiRowInsert("INSERT INTO jobs ("+jobColumns+") VALUES ", dialectName, n, jobColumnCount)
+}
+
+// multiRowInsert returns prefix followed by n rows of cols placeholders:
+// $1, $2, … on PostgreSQL, ? on SQLite, where numbered parameters cost a
+// name lookup per parameter and make large statements quadratic to prepare.
+func multiRowInsert(prefix, dialectName string, n, cols int) string {
 	var sb strings.Builder
-	sb.WriteString("INSERT INTO jobs (" + jobColumns + ") VALUES ")
+	sb.Grow(len(prefix) + n*cols*7)
+	sb.WriteString(prefix)
 	p := 1
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
 		sb.WriteByte('(')
-		for c := 0; c < jobColumnCount; c++ {
+		for c := 0; c < cols; c++ {
 			if c > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteByte('$')
-			sb.WriteString(strconv.Itoa(p))
+			if dialectName == DialectPostgres {
+				sb.WriteByte('$')
+				sb.WriteString(strconv.Itoa(p))
+			} else {
+				sb.WriteByte('?')
+			}
 			p++
 		}
 		sb.WriteByte(')')

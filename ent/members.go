@@ -121,7 +121,7 @@ func (s *workerStore) Remove(ctx context.Context, id string) error {
 
 // Get returns a worker.
 func (s *workerStore) Get(ctx context.Context, id string) (*stores.Worker, error) {
-	w, err := scanWorker(s.b.db.QueryRowContext(ctx, selectWorker, id))
+	w, err := scanWorker(s.b.rdb.QueryRowContext(ctx, selectWorker, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("worker %q: %w", id, stores.ErrNotFound)
 	}
@@ -129,7 +129,7 @@ func (s *workerStore) Get(ctx context.Context, id string) (*stores.Worker, error
 }
 
 func (b *backend) queryWorkers(ctx context.Context, query string, args ...any) ([]*stores.Worker, error) {
-	rows, err := b.db.QueryContext(ctx, query, args...)
+	rows, err := b.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, b.wrap(ctx, err)
 	}
@@ -248,7 +248,7 @@ func (s *nodeStore) Remove(ctx context.Context, id string) error {
 
 // Get returns a node.
 func (s *nodeStore) Get(ctx context.Context, id string) (*stores.CoordinatorNode, error) {
-	n, err := scanNode(s.b.db.QueryRowContext(ctx, selectNode, id))
+	n, err := scanNode(s.b.rdb.QueryRowContext(ctx, selectNode, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("node %q: %w", id, stores.ErrNotFound)
 	}
@@ -256,7 +256,7 @@ func (s *nodeStore) Get(ctx context.Context, id string) (*stores.CoordinatorNode
 }
 
 func (b *backend) queryNodes(ctx context.Context, query string, args ...any) ([]*stores.CoordinatorNode, error) {
-	rows, err := b.db.QueryContext(ctx, query, args...)
+	rows, err := b.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, b.wrap(ctx, err)
 	}
@@ -313,7 +313,7 @@ func (s *nodeStore) AcquireLeadership(ctx context.Context, nodeID string, now ti
 		return l, s.b.wrap(ctx, err)
 	}
 	// Held and valid: by the caller (its lease, unchanged) or by another.
-	cur, err := scanLease(s.b.db.QueryRowContext(ctx, selectLease))
+	cur, err := scanLease(s.b.rdb.QueryRowContext(ctx, selectLease))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return stores.Lease{}, s.b.wrap(ctx, err)
 	}
@@ -343,7 +343,7 @@ func (s *nodeStore) ResignLeadership(ctx context.Context, nodeID string, term in
 
 // CurrentLeader returns the lease valid at now (W3).
 func (s *nodeStore) CurrentLeader(ctx context.Context, now time.Time) (stores.Lease, error) {
-	l, err := scanLease(s.b.db.QueryRowContext(ctx, selectValidLease, now))
+	l, err := scanLease(s.b.rdb.QueryRowContext(ctx, selectValidLease, now))
 	if errors.Is(err, sql.ErrNoRows) {
 		return stores.Lease{}, fmt.Errorf("no leader: %w", stores.ErrNotFound)
 	}

@@ -170,4 +170,3 @@ func TestMigrateConcurrentOpenersPostgres(t *testing.T) {
 	t.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
 	checkConcurrentOpeners(t, withParams(t, postgresDSN(), url.Values{"search_path": {schema}, "max_open_conns": {"2"}}))
 }
-

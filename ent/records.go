@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
@@ -74,18 +73,12 @@ func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error
 	return s.b.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(entries); start += logInsertChunk {
 			chunk := entries[start:min(start+logInsertChunk, len(entries))]
-			var sb strings.Builder
-			sb.WriteString(insertLogEntries)
-			args := make([]any, 0, 6*len(chunk))
-			for i, e := range chunk {
-				if i > 0 {
-					sb.WriteByte(',')
-				}
-				p := len(args)
-				fmt.Fprintf(&sb, insertLogEntryRow, p+1, p+2, p+3, p+4, p+5, p+6)
+			args := make([]any, 0, logEntryColumnCount*len(chunk))
+			for _, e := range chunk {
 				args = append(args, e.ID, e.JobID, e.Timestamp.UTC(), e.Level, e.Message, e.Exception)
 			}
-			if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			query := multiRowInsert(insertLogEntries, s.b.cfg.Dialect, len(chunk), logEntryColumnCount)
+			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 				return err
 			}
 		}
@@ -103,7 +96,7 @@ func (s *logStore) List(ctx context.Context, jobID, cursor string, limit int) (s
 		}
 		after = v
 	}
-	rows, err := s.b.db.QueryContext(ctx, selectLogPage, jobID, after, limit+1)
+	rows, err := s.b.rdb.QueryContext(ctx, selectLogPage, jobID, after, limit+1)
 	if err != nil {
 		return stores.LogPage{}, s.b.wrap(ctx, err)
 	}
@@ -187,7 +180,7 @@ func (s *deadLetterStore) Add(ctx context.Context, d *stores.DeadLetter) error {
 
 // Get returns a dead letter by id.
 func (s *deadLetterStore) Get(ctx context.Context, id string) (*stores.DeadLetter, error) {
-	d, err := scanDeadLetter(s.b.db.QueryRowContext(ctx, selectDeadLetter, id))
+	d, err := scanDeadLetter(s.b.rdb.QueryRowContext(ctx, selectDeadLetter, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("dead letter %s: %w", id, stores.ErrNotFound)
 	}
@@ -204,7 +197,7 @@ func (s *deadLetterStore) List(ctx context.Context, cursor string, limit int) (s
 		}
 		query, args = selectDeadLetterPageAfter, append(args, c.Time, c.ID)
 	}
-	rows, err := s.b.db.QueryContext(ctx, query, args...)
+	rows, err := s.b.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return stores.DeadLetterPage{}, s.b.wrap(ctx, err)
 	}
@@ -256,7 +249,7 @@ func (s *deadLetterStore) Requeue(ctx context.Context, id string, now time.Time)
 		j.Status, j.RetryCount, j.LastError, j.WorkerID, j.FollowerNodeID = stores.StatusPending, 0, "", "", ""
 		j.ScheduledAt, j.DispatchedAt, j.StartedAt, j.CompletedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		j.ChannelsCleaned = false
-		if err := insertJobs(ctx, tx, []*stores.Job{&j}); err != nil {
+		if err := s.b.insertJobs(ctx, tx, []*stores.Job{&j}); err != nil {
 			return err
 		}
 		job = &j

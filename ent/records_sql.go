@@ -4,9 +4,8 @@ package ent
 
 const (
 	// Logs: seq is the autoincrement key that gives the written order.
-	insertLogEntryRow = `($%d, $%d, $%d, $%d, $%d, $%d)`
-	insertLogEntries  = `INSERT INTO log_entries (entry_id, job_id, timestamp, level, message, exception) VALUES `
-	selectLogPage     = `SELECT seq, entry_id, job_id, timestamp, level, message, exception FROM log_entries
+	insertLogEntries = `INSERT INTO log_entries (entry_id, job_id, timestamp, level, message, exception) VALUES `
+	selectLogPage    = `SELECT seq, entry_id, job_id, timestamp, level, message, exception FROM log_entries
 WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
 	purgeLogEntries = `DELETE FROM log_entries WHERE seq IN (
 	SELECT seq FROM log_entries WHERE timestamp < $1 ORDER BY timestamp, seq LIMIT $2)`
@@ -29,5 +28,9 @@ ORDER BY failed_at DESC, id DESC LIMIT $1`
 	deleteDeadLetterReturning = `DELETE FROM dead_letters WHERE id = $1 RETURNING ` + deadLetterColumns
 )
 
-// logInsertChunk bounds the rows of one multi-row log INSERT.
-const logInsertChunk = 1000
+// logInsertChunk bounds the rows of one multi-row log INSERT;
+// logEntryColumnCount is the number of columns insertLogEntries names.
+const (
+	logInsertChunk      = 1000
+	logEntryColumnCount = 6
+)

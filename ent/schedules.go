@@ -117,7 +117,7 @@ func (s *scheduleStore[S]) Register(ctx context.Context, sch S) (S, error) {
 
 // Get returns a schedule by id.
 func (s *scheduleStore[S]) Get(ctx context.Context, id string) (S, error) {
-	out, err := s.kind.scan(s.b.db.QueryRowContext(ctx, s.kind.sql.selectByID, id))
+	out, err := s.kind.scan(s.b.rdb.QueryRowContext(ctx, s.kind.sql.selectByID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, s.notFound(id)
 	}
@@ -126,7 +126,7 @@ func (s *scheduleStore[S]) Get(ctx context.Context, id string) (S, error) {
 
 // GetByName returns a schedule by name.
 func (s *scheduleStore[S]) GetByName(ctx context.Context, name string) (S, error) {
-	out, err := s.kind.scan(s.b.db.QueryRowContext(ctx, s.kind.sql.selectByName, name))
+	out, err := s.kind.scan(s.b.rdb.QueryRowContext(ctx, s.kind.sql.selectByName, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, fmt.Errorf("%s named %q: %w", s.kind.name, name, stores.ErrNotFound)
 	}
@@ -134,7 +134,7 @@ func (s *scheduleStore[S]) GetByName(ctx context.Context, name string) (S, error
 }
 
 func (s *scheduleStore[S]) query(ctx context.Context, query string, args ...any) ([]S, error) {
-	rows, err := s.b.db.QueryContext(ctx, query, args...)
+	rows, err := s.b.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.b.wrap(ctx, err)
 	}
@@ -209,6 +209,6 @@ func (s *scheduleStore[S]) Fire(ctx context.Context, f stores.Firing) error {
 		if err := s.advance(ctx, tx, f.ScheduleID, f.SeenNextRun, f.NextRun, f.FiredAt); err != nil {
 			return err
 		}
-		return insertJobs(ctx, tx, f.Jobs)
+		return s.b.insertJobs(ctx, tx, f.Jobs)
 	})
 }

@@ -1,0 +1,170 @@
+package ent_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+	_ "github.com/orchestrix/persistence/ent"
+)
+
+// Environment of the helper process started by the multi-process tests.
+const (
+	helperModeEnv = "ORCHESTRIX_ENT_HELPER"
+	helperDSNEnv  = "ORCHESTRIX_ENT_HELPER_DSN"
+)
+
+// TestHelperProcess is not a test: the multi-process tests re-run the test
+// binary with -test.run=TestHelperProcess and helperModeEnv=dispatch, and
+// it dispatches from the store at helperDSNEnv with several goroutines until
+// no job is left, printing one dispatched job id per line.
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv(helperModeEnv) != "dispatch" {
+		t.Skip("helper process of TestJ4_TwoProcessesDispatch*; runs only when started by them")
+	}
+	ctx := context.Background()
+	st, err := stores.OpenContext(ctx, "ent", os.Getenv(helperDSNEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open:", err)
+		os.Exit(2)
+	}
+	defer st.Close()
+	var (
+		mu  sync.Mutex
+		out = bufio.NewWriter(os.Stdout)
+		wg  sync.WaitGroup
+	)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				jobs, err := st.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 7, Now: time.Now(),
+					WorkerID: fmt.Sprintf("pid%d-g%d", os.Getpid(), g)})
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "dispatch:", err)
+					os.Exit(3)
+				}
+				if len(jobs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range jobs {
+					fmt.Fprintln(out, j.ID)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := out.Flush(); err != nil {
+		os.Exit(4)
+	}
+	os.Exit(0)
+}
+
+// checkTwoProcessesDispatch enqueues jobs, lets two helper processes with
+// four dispatching goroutines each drain the store at dsn concurrently, and
+// checks that every job was handed out exactly once (J4, E4).
+func checkTwoProcessesDispatch(t *testing.T, dsn string) {
+	const total = 3000
+	ctx := t.Context()
+	st, err := stores.OpenContext(ctx, "ent", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	created := time.Now().Add(-time.Hour)
+	want := map[string]bool{}
+	jobs := make([]*stores.Job, total)
+	for i := range jobs {
+		jobs[i] = &stores.Job{Type: "t", Queue: "q", Priority: i % 5, CreatedAt: created.Add(time.Duration(i) * time.Microsecond)}
+	}
+	if err := st.Jobs().EnqueueMany(ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		want[j.ID] = true
+	}
+
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for range 2 {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), helperModeEnv+"=dispatch", helperDSNEnv+"="+dsn)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, &stdout)
+		t.Cleanup(func() {
+			if t.Failed() && stderr.Len() > 0 {
+				t.Logf("helper stderr: %s", stderr.String())
+			}
+		})
+	}
+	got := map[string]int{}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("helper %d: %v", i, err)
+		}
+		n := 0
+		for _, line := range strings.Split(strings.TrimSpace(outs[i].String()), "\n") {
+			if line != "" {
+				got[line]++
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("helper %d dispatched nothing: the processes did not race", i)
+		}
+		t.Logf("helper %d dispatched %d jobs", i, n)
+	}
+	for id, n := range got {
+		if n > 1 {
+			t.Errorf("job %s dispatched %d times", id, n)
+		}
+		if !want[id] {
+			t.Errorf("dispatched unknown job %s", id)
+		}
+	}
+	for id := range want {
+		if got[id] == 0 {
+			t.Errorf("job %s was never dispatched (lost)", id)
+		}
+	}
+	page, err := st.Jobs().Query(ctx, stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusPending}, Limit: 10})
+	if err != nil || len(page.Jobs) != 0 {
+		t.Errorf("pending jobs left: %d, %v", len(page.Jobs), err)
+	}
+	for id := range want {
+		j, err := st.Jobs().Get(ctx, id)
+		if err != nil || j.Status != stores.StatusDispatched || j.Attempt != 1 {
+			t.Fatalf("job %s after the race: %+v, %v", id, j, err)
+		}
+	}
+}
+
+func TestJ4_TwoProcessesDispatchSQLiteFile(t *testing.T) {
+	checkTwoProcessesDispatch(t, "sqlite://"+filepath.Join(t.TempDir(), "shared.db"))
+}
+
+func TestJ4_TwoProcessesDispatchPostgres(t *testing.T) {
+	b, err := openPostgresSchema(t.Context(), t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	checkTwoProcessesDispatch(t, withParams(t, postgresDSN(), url.Values{"search_path": {b.schema}}))
+}
