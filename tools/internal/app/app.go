@@ -12,6 +12,7 @@ import (
 	"github.com/orchestrix/persistence/tools/internal/bench"
 	"github.com/orchestrix/persistence/tools/internal/cli"
 	"github.com/orchestrix/persistence/tools/internal/conformancecmd"
+	"github.com/orchestrix/persistence/tools/internal/inspect"
 	"github.com/orchestrix/persistence/tools/internal/migrate"
 )
 
@@ -21,6 +22,7 @@ func Commands() []cli.Command {
 		{Name: "bench", Summary: "measure a store: burndown throughput and latency, or a crash-and-failover cluster run with invariant checks", Run: bench.Run},
 		{Name: "conformance", Summary: "run the conformance suite against a driver and server, one line per guarantee", Run: conformancecmd.Run},
 		{Name: "migrate", Summary: "show or apply schema migrations (ent driver)", Run: migrate.Run},
+		{Name: "inspect", Summary: "list jobs, schedules, workers, nodes or dead letters", Run: inspect.Run},
 	}
 }
 

@@ -426,7 +426,9 @@ func (c *cluster) resign(ctx context.Context, node string, term int64) {
 		sp.end = now
 	}
 	c.mu.Unlock()
-	_ = c.s.Nodes().ResignLeadership(context.WithoutCancel(ctx), node, term)
+	ctx = context.WithoutCancel(ctx)
+	_ = c.s.Nodes().ResignLeadership(ctx, node, term)
+	_ = c.s.Nodes().SetRole(ctx, node, stores.RoleFollower)
 }
 
 // lead is one round of leader duties: fire due schedules (S3), reap dead
@@ -495,6 +497,9 @@ func (c *cluster) lead(ctx context.Context, l latencies, node string) error {
 		}
 		if err := c.s.Nodes().MarkOffline(ctx, d.ID); err != nil {
 			return fmt.Errorf("leader %s: mark node %s offline: %w", node, d.ID, err)
+		}
+		if err := c.s.Nodes().SetRole(ctx, d.ID, stores.RoleFollower); err != nil {
+			return fmt.Errorf("leader %s: demote node %s: %w", node, d.ID, err)
 		}
 		c.released.Add(int64(released))
 		ids := make([]string, len(owned))
