@@ -16,7 +16,7 @@ import (
 // killClients kills the connections named name on every primary, with
 // CLIENT KILL ID, so other users of a shared server keep theirs.
 func killClients(ctx context.Context, c goredis.UniversalClient, name string) int {
-	n := 0
+	var n atomic.Int64 // ForEachMaster runs kill on the primaries concurrently
 	kill := func(ctx context.Context, node *goredis.Client) error {
 		list, err := node.ClientList(ctx).Result()
 		if err != nil {
@@ -29,7 +29,7 @@ func killClients(ctx context.Context, c goredis.UniversalClient, name string) in
 			for _, f := range strings.Fields(line) {
 				if id, ok := strings.CutPrefix(f, "id="); ok {
 					if k, err := node.Do(ctx, "CLIENT", "KILL", "ID", id).Int(); err == nil {
-						n += k
+						n.Add(int64(k))
 					}
 				}
 			}
@@ -41,7 +41,7 @@ func killClients(ctx context.Context, c goredis.UniversalClient, name string) in
 	} else {
 		_ = kill(ctx, c.(*goredis.Client))
 	}
-	return n
+	return int(n.Load())
 }
 
 // TestJ4_DispatchSurvivesKilledConnections drops the store's connections
