@@ -12,6 +12,7 @@ import (
 	"github.com/orchestrix/persistence/tools/internal/bench"
 	"github.com/orchestrix/persistence/tools/internal/cli"
 	"github.com/orchestrix/persistence/tools/internal/conformancecmd"
+	copycmd "github.com/orchestrix/persistence/tools/internal/copy"
 	"github.com/orchestrix/persistence/tools/internal/inspect"
 	"github.com/orchestrix/persistence/tools/internal/migrate"
 )
@@ -23,6 +24,7 @@ func Commands() []cli.Command {
 		{Name: "conformance", Summary: "run the conformance suite against a driver and server, one line per guarantee", Run: conformancecmd.Run},
 		{Name: "migrate", Summary: "show or apply schema migrations (ent driver)", Run: migrate.Run},
 		{Name: "inspect", Summary: "list jobs, schedules, workers, nodes or dead letters", Run: inspect.Run},
+		{Name: "copy", Summary: "copy every record from one store to another, resumably", Run: copycmd.Run},
 	}
 }
 
