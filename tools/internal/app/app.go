@@ -32,7 +32,7 @@ func Commands() []cli.Command {
 // the exit code.
 func Main(ctx context.Context, env cli.Env, args []string) int {
 	if len(args) == 0 {
-		usage(env)
+		fmt.Fprintf(env.Stderr, "%s: missing command (commands: %s; run '%s --help')\n", cli.Program, strings.Join(names(), ", "), cli.Program)
 		return cli.ExitUsage
 	}
 	name := args[0]
