@@ -170,9 +170,6 @@ func parsePrio(s string) (int, error) {
 	return int(int64(^u ^ (1 << 63))), nil
 }
 
-// statusMember is the bystatus member of a job; prefix ranges select a status.
-func statusMember(status, createdT, id string) string { return status + ":" + createdT + id }
-
 // maxSuffix closes a prefix range in ZRANGEBYLEX: no member byte is 0xff
 // (members are ASCII around UTF-8 caller text).
 const maxSuffix = "\xff"
