@@ -95,9 +95,12 @@ func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
 	return s.b.wrap(ctx, s.b.insertJobs(ctx, s.b.db, []*stores.Job{job}))
 }
 
-// EnqueueMany stores every job or none (J1), with set-based INSERTs in one
-// transaction.
+// EnqueueMany stores every job or none (J1): one multi-row INSERT, atomic
+// by itself, or for batches above enqueueChunk several in one transaction.
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	if len(jobs) <= enqueueChunk {
+		return s.b.wrap(ctx, s.b.insertJobs(ctx, s.b.db, jobs))
+	}
 	return s.b.inTx(ctx, func(tx *sql.Tx) error { return s.b.insertJobs(ctx, tx, jobs) })
 }
 
@@ -139,19 +142,27 @@ func (s *jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) (
 
 // Dispatch claims up to p.Limit due jobs with one UPDATE … RETURNING (J4):
 // on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so concurrent
-// dispatchers take disjoint sets without waiting; on SQLite the statement
-// runs in an IMMEDIATE transaction, the single writer.
+// dispatchers take disjoint sets without waiting, and the statement is its
+// own transaction; on SQLite it runs in an IMMEDIATE transaction, holding
+// the single write lock from its first read.
 func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
 	query, args := s.b.q.dispatchDue, []any{p.Now, p.Limit, p.WorkerID}
 	if len(p.Queues) > 0 {
 		query, args = s.b.q.dispatchDueQueues, append(args, s.b.listArg(p.Queues))
 	}
-	var jobs []*stores.Job
-	err := s.b.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		jobs, err = s.b.queryJobs(ctx, tx, query, args...)
-		return err
-	})
+	var (
+		jobs []*stores.Job
+		err  error
+	)
+	if s.b.cfg.Dialect == DialectPostgres {
+		jobs, err = s.b.queryJobs(ctx, s.b.db, query, args...)
+	} else {
+		err = s.b.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			jobs, err = s.b.queryJobs(ctx, tx, query, args...)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,17 @@ func (s *workerStore) Heartbeat(ctx context.Context, w *stores.Worker, now time.
 	if registered.IsZero() {
 		registered = now
 	}
+	if s.b.cfg.Dialect == DialectPostgres {
+		return s.b.beat(ctx,
+			func() *sql.Row {
+				return s.b.db.QueryRowContext(ctx, s.b.q.members.workerBeat, w.ID, w.HostName, string(qs), w.MaxConcurrency,
+					w.CurrentLoad, now, bytesArg(w.Metadata))
+			},
+			func() (int, error) {
+				return s.b.execCount(ctx, s.b.db, insertWorkerIfAbsent, w.ID, w.HostName, string(qs), w.MaxConcurrency,
+					w.CurrentLoad, now, bytesArg(w.Metadata), registered)
+			})
+	}
 	var hb stores.Heartbeat
 	err = retryUniqueRace(func() error {
 		return s.b.inTx(ctx, func(tx *sql.Tx) error {
@@ -86,6 +97,30 @@ func (s *workerStore) Heartbeat(ctx context.Context, w *stores.Worker, now time.
 		})
 	})
 	return hb, err
+}
+
+// beat is the PostgreSQL heartbeat: one statement that updates an existing
+// member and returns its previous status, else an insert that does nothing
+// if a concurrent beat inserted first, in which case the update runs again.
+func (b *backend) beat(ctx context.Context, update func() *sql.Row, insert func() (int, error)) (stores.Heartbeat, error) {
+	for range uniqueRaceRetries {
+		var old string
+		err := update().Scan(&old)
+		if err == nil {
+			return stores.Heartbeat{WasOffline: old == string(stores.MemberOffline)}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return stores.Heartbeat{}, b.wrap(ctx, err)
+		}
+		n, err := insert()
+		if err != nil {
+			return stores.Heartbeat{}, err
+		}
+		if n == 1 {
+			return stores.Heartbeat{Registered: true}, nil
+		}
+	}
+	return stores.Heartbeat{}, fmt.Errorf("heartbeat kept racing with concurrent registrations: %w", stores.ErrConflict)
 }
 
 // setStatus updates a member's status; a missing member is ErrNotFound.
@@ -199,6 +234,15 @@ func (s *nodeStore) Heartbeat(ctx context.Context, n *stores.CoordinatorNode, no
 	joined := n.JoinedAt
 	if joined.IsZero() {
 		joined = now
+	}
+	if s.b.cfg.Dialect == DialectPostgres {
+		return s.b.beat(ctx,
+			func() *sql.Row {
+				return s.b.db.QueryRowContext(ctx, s.b.q.members.nodeBeat, n.ID, now, bytesArg(n.Metadata), n.HostName, n.ProcessID)
+			},
+			func() (int, error) {
+				return s.b.execCount(ctx, s.b.db, insertNodeIfAbsent, n.ID, now, bytesArg(n.Metadata), n.HostName, n.ProcessID, joined)
+			})
 	}
 	var hb stores.Heartbeat
 	err := retryUniqueRace(func() error {

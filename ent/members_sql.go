@@ -6,6 +6,7 @@ const (
 	workerColumns = `id, host_name, queues, max_concurrency, current_load, status, last_heartbeat, metadata, registered_at`
 	insertWorker  = `INSERT INTO workers (` + workerColumns + `)
 VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8)`
+	insertWorkerIfAbsent = insertWorker + ` ON CONFLICT (id) DO NOTHING`
 	// updateWorkerBeat updates a heartbeat; an offline worker is active
 	// again, a draining one stays draining (W1).
 	updateWorkerBeat = `UPDATE workers SET host_name = $2, queues = $3, max_concurrency = $4, current_load = $5,
@@ -22,6 +23,7 @@ WHERE status <> 'offline' AND last_heartbeat < $1 ORDER BY last_heartbeat, id`
 	nodeColumns = `id, role, job_count, status, last_heartbeat, metadata, host_name, process_id, joined_at`
 	insertNode  = `INSERT INTO coordinator_nodes (` + nodeColumns + `)
 VALUES ($1, 'follower', 0, 'active', $2, $3, $4, $5, $6)`
+	insertNodeIfAbsent = insertNode + ` ON CONFLICT (id) DO NOTHING`
 	// updateNodeBeat never touches role or job_count (W1).
 	updateNodeBeat = `UPDATE coordinator_nodes SET last_heartbeat = $2, metadata = $3, host_name = $4, process_id = $5,
 	status = CASE WHEN status = 'offline' THEN 'active' ELSE status END
@@ -63,6 +65,11 @@ type memberQueries struct {
 	// holds the write lock.
 	workerStatusForUpdate string
 	nodeStatusForUpdate   string
+	// workerBeat / nodeBeat (PostgreSQL only) update a heartbeat in one
+	// statement that returns the status before it, read under the row
+	// lock: $1 id, then the parameters of updateWorkerBeat/updateNodeBeat.
+	workerBeat string
+	nodeBeat   string
 	// availableWorkers (W2): $1 queue, $2 limit.
 	availableWorkers string
 	// adjustWorkerLoad / adjustNodeJobCount (W2): $1 id, $2 delta; never
@@ -72,6 +79,17 @@ type memberQueries struct {
 }
 
 var postgresMemberQueries = memberQueries{
+	workerBeat: `UPDATE workers SET host_name = $2, queues = $3, max_concurrency = $4, current_load = $5,
+	last_heartbeat = $6, metadata = $7,
+	status = CASE WHEN workers.status = 'offline' THEN 'active' ELSE workers.status END
+FROM (SELECT id AS old_id, status AS old_status FROM workers WHERE id = $1 FOR UPDATE) AS old
+WHERE workers.id = old.old_id
+RETURNING old.old_status`,
+	nodeBeat: `UPDATE coordinator_nodes SET last_heartbeat = $2, metadata = $3, host_name = $4, process_id = $5,
+	status = CASE WHEN coordinator_nodes.status = 'offline' THEN 'active' ELSE coordinator_nodes.status END
+FROM (SELECT id AS old_id, status AS old_status FROM coordinator_nodes WHERE id = $1 FOR UPDATE) AS old
+WHERE coordinator_nodes.id = old.old_id
+RETURNING old.old_status`,
 	workerStatusForUpdate: `SELECT status FROM workers WHERE id = $1 FOR UPDATE`,
 	nodeStatusForUpdate:   `SELECT status FROM coordinator_nodes WHERE id = $1 FOR UPDATE`,
 	availableWorkers: `SELECT ` + workerColumns + ` FROM workers
