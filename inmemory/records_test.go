@@ -139,3 +139,59 @@ func TestD1_DeadLetterListPaging(t *testing.T) {
 	must(t, s.DeadLetters().Remove(ctx, want[0].ID))
 	wantErr(t, s.DeadLetters().Remove(ctx, want[0].ID), stores.ErrNotFound)
 }
+
+// After every row is gone, no index keeps an entry or an empty subtree:
+// per-queue, per-worker and per-follower maps must not grow without bound.
+func TestIndexesEmptyAfterEverythingIsGone(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	for i := range 20 {
+		j := newJob([]string{"a", "b", "c"}[i%3], 0, t0)
+		j.FollowerNodeID = "n"
+		j.UniqueKey = j.ID
+		if i%2 == 0 {
+			j.ScheduledAt = at(time.Second)
+		}
+		must(t, s.Jobs().Enqueue(ctx, j))
+		must(t, s.Logs().Append(ctx, []*stores.LogEntry{{JobID: j.ID, Timestamp: t0}}))
+		must(t, s.History().Append(ctx, &stores.JobHistory{JobID: j.ID, Attempt: 1, CompletedAt: t0}))
+	}
+	got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 100, Now: at(time.Minute), WorkerID: "w"})
+	must(t, err)
+	for i, d := range got {
+		if i%2 == 0 {
+			_, err := s.Jobs().MarkRunning(ctx, d.Ref(), "", at(time.Minute))
+			must(t, err)
+		}
+		must(t, s.Jobs().Fail(ctx, d.Ref(), "x", at(time.Minute)))
+	}
+	_, err = s.Workers().Heartbeat(ctx, &stores.Worker{ID: "w", Queues: []string{"a", "b"}, MaxConcurrency: 1}, t0)
+	must(t, err)
+	must(t, s.Workers().Remove(ctx, "w"))
+	_, err = s.Nodes().Heartbeat(ctx, &stores.CoordinatorNode{ID: "n"}, t0)
+	must(t, err)
+	must(t, s.Nodes().Remove(ctx, "n"))
+	n, err := s.Jobs().Purge(ctx, at(time.Hour), 1000)
+	must(t, err)
+	if n != 20 {
+		t.Fatalf("Purge = %d, want 20", n)
+	}
+	d := b.db
+	j := d.jobs
+	sizes := map[string]int{
+		"jobs.byID": len(j.byID), "jobs.byCreated": j.byCreated.Len(), "jobs.byStatus": len(j.byStatus),
+		"jobs.uniqueKeys": len(j.uniqueKeys), "jobs.ticks": len(j.ticks), "jobs.ready": j.ready.Len(),
+		"jobs.readyByQueue": len(j.readyByQueue), "jobs.scheduled": j.scheduled.Len(), "jobs.dispatched": j.dispatched.Len(),
+		"jobs.runningDeadlines": j.runningDeadlines.Len(), "jobs.inFlightByWorker": len(j.inFlightByWorker),
+		"jobs.byFollower": len(j.byFollower), "jobs.uncleaned": j.uncleaned.Len(), "jobs.finished": j.finished.Len(),
+		"logs.byID": len(d.logs.byID), "logs.byJob": len(d.logs.byJob), "logs.byTime": d.logs.byTime.Len(),
+		"history.byID": len(d.history.byID), "history.byJob": len(d.history.byJob), "history.finished": d.history.finished.Len(),
+		"workers.byID": len(d.workers.byID), "workers.alive": d.workers.alive.Len(), "workers.available": len(d.workers.available),
+		"nodes.byID": len(d.nodes.byID), "nodes.alive": d.nodes.alive.Len(), "nodes.active": d.nodes.active.Len(),
+	}
+	for name, n := range sizes {
+		if n != 0 {
+			t.Errorf("%s holds %d entries after everything was removed", name, n)
+		}
+	}
+}
