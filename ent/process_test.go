@@ -20,14 +20,29 @@ import (
 
 // Environment of the helper process started by the multi-process tests.
 const (
-	helperModeEnv = "ORCHESTRIX_ENT_HELPER"
-	helperDSNEnv  = "ORCHESTRIX_ENT_HELPER_DSN"
+	helperModeEnv  = "ORCHESTRIX_ENT_HELPER"
+	helperDSNEnv   = "ORCHESTRIX_ENT_HELPER_DSN"
+	helperDirEnv   = "ORCHESTRIX_ENT_HELPER_DIR"
+	helperPauseEnv = "ORCHESTRIX_ENT_HELPER_PAUSE"
 )
+
+// waitForFile polls until path exists or the deadline passes.
+func waitForFile(path string, deadline time.Time) bool {
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}
 
 // TestHelperProcess is not a test: the multi-process tests re-run the test
 // binary with -test.run=TestHelperProcess and helperModeEnv=dispatch, and
-// it dispatches from the store at helperDSNEnv with several goroutines until
-// no job is left, printing one dispatched job id per line.
+// it opens the store at helperDSNEnv, reports ready (a file in
+// helperDirEnv), waits for the parent's go file so that all helpers start
+// together, and dispatches with several goroutines until no job is left,
+// printing one dispatched job id per line.
 func TestHelperProcess(t *testing.T) {
 	if os.Getenv(helperModeEnv) != "dispatch" {
 		t.Skip("helper process of TestJ4_TwoProcessesDispatch*; runs only when started by them")
@@ -39,6 +54,15 @@ func TestHelperProcess(t *testing.T) {
 		os.Exit(2)
 	}
 	defer st.Close()
+	dir := os.Getenv(helperDirEnv)
+	pause, _ := time.ParseDuration(os.Getenv(helperPauseEnv))
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("ready-%d", os.Getpid())), nil, 0o644); err != nil {
+		os.Exit(5)
+	}
+	if !waitForFile(filepath.Join(dir, "go"), time.Now().Add(time.Minute)) {
+		fmt.Fprintln(os.Stderr, "no go signal")
+		os.Exit(6)
+	}
 	var (
 		mu  sync.Mutex
 		out = bufio.NewWriter(os.Stdout)
@@ -63,6 +87,11 @@ func TestHelperProcess(t *testing.T) {
 					fmt.Fprintln(out, j.ID)
 				}
 				mu.Unlock()
+				// A worker does something with its jobs before asking
+				// again. SQLite's lock is not fair: a process that asks
+				// back to back can hold it while the other backs off in
+				// the busy handler, so the SQLite test pauses longer.
+				time.Sleep(pause)
 			}
 		}()
 	}
@@ -76,7 +105,7 @@ func TestHelperProcess(t *testing.T) {
 // checkTwoProcessesDispatch enqueues jobs, lets two helper processes with
 // four dispatching goroutines each drain the store at dsn concurrently, and
 // checks that every job was handed out exactly once (J4, E4).
-func checkTwoProcessesDispatch(t *testing.T, dsn string) {
+func checkTwoProcessesDispatch(t *testing.T, dsn string, pause time.Duration) {
 	const total = 3000
 	ctx := t.Context()
 	st, err := stores.OpenContext(ctx, "ent", dsn)
@@ -99,9 +128,10 @@ func checkTwoProcessesDispatch(t *testing.T, dsn string) {
 
 	var cmds []*exec.Cmd
 	var outs []*bytes.Buffer
+	dir := t.TempDir()
 	for range 2 {
 		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), helperModeEnv+"=dispatch", helperDSNEnv+"="+dsn)
+		cmd.Env = append(os.Environ(), helperModeEnv+"=dispatch", helperDSNEnv+"="+dsn, helperDirEnv+"="+dir, helperPauseEnv+"="+pause.String())
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Start(); err != nil {
@@ -113,6 +143,14 @@ func checkTwoProcessesDispatch(t *testing.T, dsn string) {
 				t.Logf("helper stderr: %s", stderr.String())
 			}
 		})
+	}
+	for _, cmd := range cmds {
+		if !waitForFile(filepath.Join(dir, fmt.Sprintf("ready-%d", cmd.Process.Pid)), time.Now().Add(time.Minute)) {
+			t.Fatalf("helper %d never became ready", cmd.Process.Pid)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	got := map[string]int{}
 	for i, cmd := range cmds {
@@ -157,7 +195,7 @@ func checkTwoProcessesDispatch(t *testing.T, dsn string) {
 }
 
 func TestJ4_TwoProcessesDispatchSQLiteFile(t *testing.T) {
-	checkTwoProcessesDispatch(t, "sqlite://"+filepath.Join(t.TempDir(), "shared.db"))
+	checkTwoProcessesDispatch(t, "sqlite://"+filepath.Join(t.TempDir(), "shared.db"), 3*time.Millisecond)
 }
 
 func TestJ4_TwoProcessesDispatchPostgres(t *testing.T) {
@@ -166,5 +204,5 @@ func TestJ4_TwoProcessesDispatchPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	checkTwoProcessesDispatch(t, withParams(t, postgresDSN(), url.Values{"search_path": {b.schema}}))
+	checkTwoProcessesDispatch(t, withParams(t, postgresDSN(), url.Values{"search_path": {b.schema}}), time.Millisecond)
 }
