@@ -20,4 +20,6 @@ func TestConformancePostgres(t *testing.T) {
 
 func BenchmarkSQLiteFile(b *testing.B) { conformance.RunBenchmarks(b, sqliteFileHarness(b)) }
 
+func BenchmarkSQLiteMemory(b *testing.B) { conformance.RunBenchmarks(b, sqliteMemoryHarness()) }
+
 func BenchmarkPostgres(b *testing.B) { conformance.RunBenchmarks(b, postgresHarness(b)) }

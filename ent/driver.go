@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -226,6 +225,30 @@ func (b *Backend) wrap(ctx context.Context, err error) error {
 	return err
 }
 
+// deadlockRetries bounds how often a set-based statement that PostgreSQL
+// aborted as a deadlock victim is run again.
+const deadlockRetries = 3
+
+// retryDeadlock runs f again when PostgreSQL aborted it to break a deadlock
+// (40P01) or a serialization failure (40001). Only idempotent, conditional
+// writes use it: batches that lock many rows in an order the planner picks
+// (CompleteMany, MarkCleaned, Recover, ReleaseFollower) can deadlock with a
+// concurrent batch over the same rows; the rerun sees the winner's result.
+func retryDeadlock(f func() error) error {
+	var err error
+	for range deadlockRetries {
+		if err = f(); !isDeadlock(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func isDeadlock(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
 // isUniqueViolation reports a unique or primary key violation: PostgreSQL
 // SQLSTATE 23505, SQLite SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY.
 func isUniqueViolation(err error) bool {
@@ -238,19 +261,4 @@ func isUniqueViolation(err error) bool {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
-}
-
-// uniqueConstraint returns the name of the violated unique constraint or
-// index, or the SQLite column list, for telling which rule a row broke.
-func uniqueConstraint(err error) string {
-	var pe *pq.Error
-	if errors.As(err, &pe) {
-		return pe.Constraint
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		_, cols, _ := strings.Cut(se.Error(), "constraint failed: ")
-		return cols
-	}
-	return ""
 }

@@ -244,7 +244,12 @@ func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time
 		js, _ := json.Marshal(pairs)
 		args = []any{now, string(js)}
 	}
-	done, err := s.b.idSet(ctx, s.b.db, s.b.q.completeJobs, args...)
+	var done map[string]bool
+	err := retryDeadlock(func() error {
+		var err error
+		done, err = s.b.idSet(ctx, s.b.db, s.b.q.completeJobs, args...)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +390,13 @@ func (s *jobStore) CountByFollower(ctx context.Context, nodeID string) (int, err
 
 // ReleaseFollower clears the follower of every job a node owns (J6).
 func (s *jobStore) ReleaseFollower(ctx context.Context, nodeID string) (int, error) {
-	return s.b.execCount(ctx, s.b.db, releaseFollowerJobs, nodeID)
+	var n int
+	err := retryDeadlock(func() error {
+		var err error
+		n, err = s.b.execCount(ctx, s.b.db, releaseFollowerJobs, nodeID)
+		return err
+	})
+	return n, err
 }
 
 // execCount runs a statement and returns the rows it changed.
@@ -407,47 +418,45 @@ func (s *jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.
 	if p.DispatchLease > 0 {
 		cutoff = p.Now.Add(-p.DispatchLease)
 	}
-	dead := map[string]bool{}
-	for _, w := range p.DeadWorkers {
-		dead[w] = true
-	}
 	var res stores.RecoverResult
-	err := s.b.inTx(ctx, func(tx *sql.Tx) error {
-		res = stores.RecoverResult{}
-		jobs, err := s.b.queryJobs(ctx, tx, s.b.q.selectExpiredJobs, p.Now, cutoff, s.b.listArg(p.DeadWorkers), p.Limit)
-		if err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			var n int
-			switch {
-			case j.Status == stores.StatusDispatched:
-				if n, err = s.b.execCount(ctx, tx, requeueDispatchedJob, j.ID, j.Attempt); err == nil && n == 1 {
-					res.Requeued = append(res.Requeued, j.ID)
-				}
-			case j.RetryCount < j.MaxRetries:
-				reason := "worker lost"
-				if j.Timeout > 0 && !j.StartedAt.IsZero() && !j.StartedAt.Add(j.Timeout).After(p.Now) {
-					reason = "timed out"
-				}
-				at := p.Now.Add(j.RetryPolicy.Backoff(j.RetryCount + 1))
-				var rows *sql.Rows
-				if rows, err = tx.QueryContext(ctx, retryJob, j.ID, j.Attempt, j.RetryCount, at, reason); err == nil {
-					if rows.Next() {
-						res.Requeued = append(res.Requeued, j.ID)
-					}
-					err = rows.Close()
-				}
-			default:
-				if n, err = s.b.execCount(ctx, tx, timeOutRunningJob, j.ID, j.Attempt, p.Now); err == nil && n == 1 {
-					res.TimedOut = append(res.TimedOut, j.ID)
-				}
-			}
+	err := retryDeadlock(func() error {
+		return s.b.inTx(ctx, func(tx *sql.Tx) error {
+			res = stores.RecoverResult{}
+			jobs, err := s.b.queryJobs(ctx, tx, s.b.q.selectExpiredJobs, p.Now, cutoff, s.b.listArg(p.DeadWorkers), p.Limit)
 			if err != nil {
 				return err
 			}
-		}
-		return nil
+			for _, j := range jobs {
+				var n int
+				switch {
+				case j.Status == stores.StatusDispatched:
+					if n, err = s.b.execCount(ctx, tx, requeueDispatchedJob, j.ID, j.Attempt); err == nil && n == 1 {
+						res.Requeued = append(res.Requeued, j.ID)
+					}
+				case j.RetryCount < j.MaxRetries:
+					reason := "worker lost"
+					if j.Timeout > 0 && !j.StartedAt.IsZero() && !j.StartedAt.Add(j.Timeout).After(p.Now) {
+						reason = "timed out"
+					}
+					at := p.Now.Add(j.RetryPolicy.Backoff(j.RetryCount + 1))
+					var rows *sql.Rows
+					if rows, err = tx.QueryContext(ctx, retryJob, j.ID, j.Attempt, j.RetryCount, at, reason); err == nil {
+						if rows.Next() {
+							res.Requeued = append(res.Requeued, j.ID)
+						}
+						err = rows.Close()
+					}
+				default:
+					if n, err = s.b.execCount(ctx, tx, timeOutRunningJob, j.ID, j.Attempt, p.Now); err == nil && n == 1 {
+						res.TimedOut = append(res.TimedOut, j.ID)
+					}
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	return res, err
 }
@@ -459,8 +468,10 @@ func (s *jobStore) Uncleaned(ctx context.Context, limit int) ([]*stores.Job, err
 
 // MarkCleaned flags the jobs' channels as cleaned (J9).
 func (s *jobStore) MarkCleaned(ctx context.Context, ids []string) error {
-	_, err := s.b.db.ExecContext(ctx, s.b.q.markJobsCleaned, s.b.listArg(ids))
-	return s.b.wrap(ctx, err)
+	return retryDeadlock(func() error {
+		_, err := s.b.db.ExecContext(ctx, s.b.q.markJobsCleaned, s.b.listArg(ids))
+		return s.b.wrap(ctx, err)
+	})
 }
 
 // Purge deletes up to limit terminal jobs finished before the cut-off with

@@ -70,20 +70,28 @@ type logStore struct{ b *backend }
 // Append stores the entries in order, all or none, with multi-row INSERTs
 // in one transaction; seq numbers them in written order.
 func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
-	return s.b.inTx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(entries); start += logInsertChunk {
-			chunk := entries[start:min(start+logInsertChunk, len(entries))]
-			args := make([]any, 0, logEntryColumnCount*len(chunk))
-			for _, e := range chunk {
-				args = append(args, e.ID, e.JobID, e.Timestamp.UTC(), e.Level, e.Message, e.Exception)
-			}
-			query := multiRowInsert(insertLogEntries, s.b.cfg.Dialect, len(chunk), logEntryColumnCount)
-			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-				return err
-			}
+	if len(entries) <= logInsertChunk {
+		return s.b.wrap(ctx, s.insert(ctx, s.b.db, entries))
+	}
+	return s.b.inTx(ctx, func(tx *sql.Tx) error { return s.insert(ctx, tx, entries) })
+}
+
+// insert stores entries with multi-row INSERTs of up to logInsertChunk
+// rows; one INSERT is atomic by itself, more run in the caller's
+// transaction.
+func (s *logStore) insert(ctx context.Context, ex execer, entries []*stores.LogEntry) error {
+	for start := 0; start < len(entries); start += logInsertChunk {
+		chunk := entries[start:min(start+logInsertChunk, len(entries))]
+		args := make([]any, 0, logEntryColumnCount*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.ID, e.JobID, e.Timestamp.UTC(), e.Level, e.Message, e.Exception)
 		}
-		return nil
-	})
+		query := multiRowInsert(insertLogEntries, s.b.cfg.Dialect, len(chunk), logEntryColumnCount)
+		if _, err := ex.ExecContext(ctx, query, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // List pages a job's entries in written order; the cursor is the last seq.
