@@ -11,4 +11,18 @@
 // is migrated on open from versioned migration files embedded in the binary
 // (migrations/<dialect>), unless the DSN says migrate=false; the backend
 // implements stores.Migrator for explicit migration.
+//
+// Changing the schema: edit schema/, run `go generate ./...` (regenerates
+// internal/entgen, no database needed), then
+// `go run ./internal/cmd/migrategen -name <change>` (writes the next
+// versioned migration for both dialects, replayed on an in-memory SQLite
+// database and a scratch PostgreSQL database). TestMigrationsMatchSchema*
+// fail while the committed migrations and the schema disagree.
+//
+// Hot paths are hand-written SQL next to the store that runs them
+// (*_sql.go): Dispatch is one UPDATE … RETURNING (FOR UPDATE SKIP LOCKED on
+// PostgreSQL, an IMMEDIATE transaction on SQLite), EnqueueMany and log
+// Append are multi-row INSERTs, CompleteMany is one UPDATE joined to the
+// refs (unnest on PostgreSQL, json_each on SQLite), and every conditional
+// transition is one statement checked by rows affected.
 package ent
