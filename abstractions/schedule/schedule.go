@@ -30,7 +30,12 @@ func Cron(expr string, loc *time.Location) (Spec, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return parseCron(expr, loc)
+	spec, err := parseCron(expr, loc)
+	if err != nil {
+		// A nil *cronSpec in a Spec would be a non-nil interface.
+		return nil, err
+	}
+	return spec, nil
 }
 
 // minInterval is the smallest interval accepted: durations are kept with
