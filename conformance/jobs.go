@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -701,7 +702,7 @@ func testConcurrentTransitions(t T, st *stores.Store) {
 				var ok bool
 				_, ok, err = st.Jobs().Retry(t.Context(), ref, msg, now)
 				if err == nil && !ok {
-					err = fmt.Errorf("Retry with retries left returned false")
+					err = errors.New("retry with retries left returned false")
 				}
 			}
 			switch {
