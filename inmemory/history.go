@@ -78,15 +78,30 @@ var _ stores.HistoryStore = historyStore{}
 
 // Append implements stores.HistoryStore.
 func (s historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
+	return s.AppendMany(ctx, []*stores.JobHistory{h})
+}
+
+// AppendMany implements stores.HistoryStore: every row or none.
+func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
 	if err := s.db.lock(ctx); err != nil {
 		return err
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.history
-	if _, ok := t.byID[h.ID]; ok {
-		return fmt.Errorf("history %s: %w", h.ID, stores.ErrAlreadyExists)
+	batch := make(map[string]bool, len(rows))
+	for _, h := range rows {
+		if _, ok := t.byID[h.ID]; ok || batch[h.ID] {
+			return fmt.Errorf("history %s: %w", h.ID, stores.ErrAlreadyExists)
+		}
+		batch[h.ID] = true
 	}
-	h = cloneHistory(h)
+	for _, h := range rows {
+		t.insert(cloneHistory(h))
+	}
+	return nil
+}
+
+func (t *historyTable) insert(h *stores.JobHistory) {
 	t.byID[h.ID] = h
 	rows := t.byJob[h.JobID]
 	i, _ := slices.BinarySearchFunc(rows, h, attemptCmp)
@@ -94,7 +109,6 @@ func (s historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 	if !h.CompletedAt.IsZero() {
 		t.finished.ReplaceOrInsert(h)
 	}
-	return nil
 }
 
 // ListByJob implements stores.HistoryStore.

@@ -144,13 +144,8 @@ func conflictUnlessAt(j *stores.Job, ref stores.Ref) error {
 	return nil
 }
 
-// MarkRunning implements stores.JobStore (J5).
-func (s jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
-	if err := s.db.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer s.db.mu.Unlock()
-	t := s.db.jobs
+// markRunning moves the dispatched job at ref to running (J5).
+func (t *jobTable) markRunning(ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
 	j, err := t.inFlight(ref)
 	if err != nil {
 		return nil, err
@@ -165,7 +160,40 @@ func (s jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID stri
 			j.WorkerID = workerID
 		}
 	})
+	return j, nil
+}
+
+// MarkRunning implements stores.JobStore (J5).
+func (s jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	j, err := s.db.jobs.markRunning(ref, workerID, now)
+	if err != nil {
+		return nil, err
+	}
 	return j.Clone(), nil
+}
+
+// MarkRunningMany implements stores.JobStore (J5): one lock for the batch;
+// a ref given again is ErrConflict whatever its first entry got.
+func (s jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, workerID string, now time.Time) ([]error, error) {
+	if err := s.db.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.db.mu.Unlock()
+	errs := make([]error, len(refs))
+	seen := make(map[stores.Ref]bool, len(refs))
+	for i, ref := range refs {
+		if seen[ref] {
+			errs[i] = fmt.Errorf("job %s attempt %d appears twice in the batch: %w", ref.ID, ref.Attempt, stores.ErrConflict)
+			continue
+		}
+		seen[ref] = true
+		_, errs[i] = s.db.jobs.markRunning(ref, workerID, now)
+	}
+	return errs, nil
 }
 
 // finish moves the in-flight job at ref to a terminal status (J5).

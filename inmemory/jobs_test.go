@@ -742,3 +742,34 @@ func TestE4_ReadersAndWritersConcurrently(t *testing.T) {
 	wg.Wait()
 	verifyIndexes(t, b)
 }
+
+// J5: MarkRunningMany is MarkRunning per ref in one call; a repeated ref is
+// one transition and its repeats are ErrConflict.
+func TestJ5_MarkRunningManyPerItemResults(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	a, c := newJob("q", 1, t0), newJob("q", 0, t0)
+	must(t, s.Jobs().EnqueueMany(ctx, []*stores.Job{a, c}))
+	got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 2, Now: t0})
+	must(t, err)
+	ra, rc := got[0].Ref(), got[1].Ref()
+	stale := stores.Ref{ID: ra.ID, Attempt: ra.Attempt + 1}
+	missing := stores.Ref{ID: stores.NewID(), Attempt: 1}
+	// Called on the concrete store: the method is newer than some versions
+	// of the JobStore interface.
+	errs, err := jobStore{b.db}.MarkRunningMany(ctx, []stores.Ref{ra, stale, missing, missing, ra, rc}, "w7", at(time.Second))
+	must(t, err)
+	want := []error{nil, stores.ErrConflict, stores.ErrNotFound, stores.ErrConflict, stores.ErrConflict, nil}
+	for i := range want {
+		if (want[i] == nil) != (errs[i] == nil) || want[i] != nil && !errorsIs(errs[i], want[i]) {
+			t.Fatalf("entry %d = %v, want %v", i, errs[i], want[i])
+		}
+	}
+	for _, r := range []stores.Ref{ra, rc} {
+		j, _ := s.Jobs().Get(ctx, r.ID)
+		if j.Status != stores.StatusRunning || j.WorkerID != "w7" || !j.StartedAt.Equal(at(time.Second)) {
+			t.Fatalf("job after MarkRunningMany = %+v", j)
+		}
+	}
+	verifyIndexes(t, b)
+}

@@ -195,3 +195,26 @@ func TestIndexesEmptyAfterEverythingIsGone(t *testing.T) {
 		}
 	}
 }
+
+// L1: AppendMany stores every row or none.
+func TestL1_HistoryAppendManyAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	job := stores.NewID()
+	first := &stores.JobHistory{ID: stores.NewID(), JobID: job, Attempt: 1}
+	must(t, s.History().Append(ctx, first))
+	h := historyStore{b.db} // the concrete store: AppendMany is newer than some interface versions
+	fresh := func(a int) *stores.JobHistory { return &stores.JobHistory{ID: stores.NewID(), JobID: job, Attempt: a} }
+	wantErr(t, h.AppendMany(ctx, []*stores.JobHistory{fresh(2), {ID: first.ID, JobID: job, Attempt: 3}}), stores.ErrAlreadyExists)
+	dup := fresh(2)
+	wantErr(t, h.AppendMany(ctx, []*stores.JobHistory{dup, dup}), stores.ErrAlreadyExists)
+	rows, _ := s.History().ListByJob(ctx, job)
+	if len(rows) != 1 {
+		t.Fatalf("failed batches stored rows: %d", len(rows))
+	}
+	must(t, h.AppendMany(ctx, []*stores.JobHistory{fresh(3), fresh(2)}))
+	rows, _ = s.History().ListByJob(ctx, job)
+	if len(rows) != 3 || rows[1].Attempt != 2 || rows[2].Attempt != 3 {
+		t.Fatalf("history after AppendMany = %+v", rows)
+	}
+}
