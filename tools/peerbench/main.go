@@ -57,8 +57,10 @@ DB --asynq-db, which is FLUSHED before and after each run (asynq's key names
 are fixed); ours runs in DB --redis-db under a random ?prefix= whose keys
 are deleted afterwards.
 
-Our workloads run 'orchestrix-store bench --json', built once from the
-workspace into a temporary folder (or --store-bin). Their --workers and
+Our workloads run 'orchestrix-store bench --json', built once into a
+temporary folder from the workspace's working tree, or from a git revision
+with --store-ref (e.g. HEAD, when others are editing the tree), or taken
+from --store-bin. Their --workers and
 --batch are the --*-shape flags, WORKERSxBATCH.
 
 Flags:
@@ -76,6 +78,7 @@ type config struct {
 	Only           string
 	JSON           string
 	StoreBin       string
+	StoreRef       string
 	Timeout        time.Duration
 	PGShape        shape
 	RedisShape     shape
@@ -160,8 +163,10 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cfg := &config{
-		PGShape:       shape{Workers: 8, Batch: 1000},
-		RedisShape:    shape{Workers: 8, Batch: 1000},
+		// Picked by a sweep of 4x500, 8x1000, 16x500, 32x250 (and 1x1000,
+		// 2x1000 for the embedded stores) at 20,000 jobs on 2 cores.
+		PGShape:       shape{Workers: 16, Batch: 500},
+		RedisShape:    shape{Workers: 4, Batch: 500},
 		SQLiteShape:   shape{Workers: 2, Batch: 1000},
 		InmemoryShape: shape{Workers: 2, Batch: 1000},
 	}
@@ -178,6 +183,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Only, "only", "", "comma-separated workloads or backends to run (default: all)")
 	fs.StringVar(&cfg.JSON, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&cfg.StoreBin, "store-bin", "", "orchestrix-store binary to run (default: build it from the workspace once)")
+	fs.StringVar(&cfg.StoreRef, "store-ref", "", "build orchestrix-store from this git revision (e.g. HEAD) instead of the working tree")
 	fs.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "limit of one run of one workload")
 	fs.Var(&cfg.PGShape, "pg-shape", "our bench --workers x --batch on PostgreSQL")
 	fs.Var(&cfg.RedisShape, "redis-shape", "our bench --workers x --batch on Redis")
@@ -208,8 +214,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		fmt.Fprintln(stderr, "peerbench: building orchestrix-store once ...")
-		if cfg.StoreBin, err = buildStore(ctx, dir); err != nil {
+		from := "the working tree"
+		if cfg.StoreRef != "" {
+			from = "git revision " + cfg.StoreRef
+		}
+		fmt.Fprintf(stderr, "peerbench: building orchestrix-store once, from %s ...\n", from)
+		if cfg.StoreBin, err = buildStore(ctx, dir, cfg.StoreRef); err != nil {
 			fmt.Fprintf(stderr, "peerbench: %v\n", err)
 			return 1
 		}
@@ -262,6 +272,8 @@ func (c *config) validate(fs *flag.FlagSet) error {
 		return fmt.Errorf("--redis-db and --asynq-db must differ (the asynq DB is flushed), both are %d", c.RedisDB)
 	case c.AsynqEnqueuers < 1:
 		return fmt.Errorf("--asynq-enqueuers must be at least 1, got %d", c.AsynqEnqueuers)
+	case c.StoreBin != "" && c.StoreRef != "":
+		return fmt.Errorf("give --store-bin or --store-ref, not both")
 	case c.Timeout <= 0:
 		return fmt.Errorf("--timeout must be positive, got %s", c.Timeout)
 	}

@@ -50,17 +50,44 @@ type benchResult struct {
 	OK    bool   `json:"ok"`
 }
 
-// buildStore compiles orchestrix-store once into dir, from the workspace
-// (go.work) the harness runs in, so no run pays for compilation.
-func buildStore(ctx context.Context, dir string) (string, error) {
+// buildStore compiles orchestrix-store once into dir, so no run pays for
+// compilation: from the workspace (go.work) the harness runs in, or, when
+// ref is set, from that git revision of it (git archive into dir/src), so
+// uncommitted edits in the working tree neither break nor skew the build.
+func buildStore(ctx context.Context, dir, ref string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOWORK").Output()
 	gowork := strings.TrimSpace(string(out))
 	if err != nil || gowork == "" || gowork == "off" {
 		return "", fmt.Errorf("no go.work found: run peerbench from the repository (go run ./tools/peerbench) or pass --store-bin")
 	}
+	root := filepath.Dir(gowork)
+	if ref != "" {
+		src := filepath.Join(dir, "src")
+		if err := os.Mkdir(src, 0o755); err != nil {
+			return "", err
+		}
+		archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", ref)
+		untar := exec.CommandContext(ctx, "tar", "-x", "-C", src)
+		pipe, err := archive.StdoutPipe()
+		if err != nil {
+			return "", err
+		}
+		untar.Stdin, untar.Stderr, archive.Stderr = pipe, os.Stderr, os.Stderr
+		if err := untar.Start(); err != nil {
+			return "", fmt.Errorf("--store-ref %s: tar: %w", ref, err)
+		}
+		aerr := archive.Run()
+		if uerr := untar.Wait(); aerr == nil && uerr != nil {
+			aerr = uerr
+		}
+		if aerr != nil {
+			return "", fmt.Errorf("--store-ref %s: git archive: %w", ref, aerr)
+		}
+		root = src
+	}
 	bin := filepath.Join(dir, "orchestrix-store")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/orchestrix/persistence/tools/cmd/orchestrix-store")
-	cmd.Dir = filepath.Dir(gowork)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./tools/cmd/orchestrix-store")
+	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("build orchestrix-store: %w", err)
