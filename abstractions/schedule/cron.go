@@ -39,7 +39,8 @@ func (c *cronSpec) String() string { return fmt.Sprintf("cron %q in %s", c.expr,
 
 func parseCron(expr string, loc *time.Location) (spec *cronSpec, err error) {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("invalid cron expression %q: %s", expr, fmt.Sprintf(format, args...))
+		// The parser's messages quote raw input: keep errors valid UTF-8.
+		return fmt.Errorf("invalid cron expression %q: %s", expr, strings.ToValidUTF8(fmt.Sprintf(format, args...), "\uFFFD"))
 	}
 	s := strings.TrimSpace(expr)
 	upper := strings.ToUpper(s)

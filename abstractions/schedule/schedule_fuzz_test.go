@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -33,6 +34,7 @@ func FuzzCron(f *testing.F) {
 		f.Add(s, uint8(1), int64(1_710_054_000)) // around the US spring-forward of 2024
 	}
 	f.Fuzz(func(t *testing.T, expr string, zone uint8, after int64) {
+		defer watchdog(fmt.Sprintf("Cron(%q) zone %d after %d", expr, zone, after))()
 		loc, err := time.LoadLocation(fuzzZones[int(zone)%len(fuzzZones)])
 		if err != nil {
 			t.Skipf("zone data missing: %v", err)
@@ -70,6 +72,7 @@ func FuzzPlanFiring(f *testing.F) {
 	f.Add(false, "0 0 29 2 *", int64(0), int64(1_600_000_000), int64(86400*3000), uint8(2), 1000)
 	f.Add(false, "*/10 * * * * *", int64(0), int64(1_700_000_000), int64(0), uint8(0), -1)
 	f.Fuzz(func(t *testing.T, interval bool, expr string, every int64, seenAt, late int64, policy uint8, limit int) {
+		defer watchdog(fmt.Sprintf("PlanFiring(%v, %q, %d, %d, %d, %d, %d)", interval, expr, every, seenAt, late, policy, limit))()
 		var spec Spec
 		var err error
 		if interval {
@@ -115,4 +118,12 @@ func FuzzPlanFiring(f *testing.F) {
 			t.Fatalf("next run %s is not after now %s", p.Next, now)
 		}
 	})
+}
+
+// watchdog crashes the fuzz worker when one input runs longer than ten
+// seconds: the fuzzer then records the input as a crasher, instead of the
+// run stalling without a word. Call the returned function when done.
+func watchdog(input string) func() {
+	t := time.AfterFunc(10*time.Second, func() { panic("no answer within 10s for " + input) })
+	return func() { t.Stop() }
 }
