@@ -43,7 +43,7 @@ func runAll(t T, h Harness, f Features) {
 	t.Run("Nodes", func(t T) { s.run(t, nodeTests()) })
 	t.Run("Logs", func(t T) { s.run(t, logTests()) })
 	t.Run("DeadLetters", func(t T) { s.run(t, deadLetterTests()) })
-	t.Run("Errors", func(t T) { s.run(t, errorTests()) })
+	t.Run("Errors", func(t T) { s.run(t, append(errorTests(), hostileTests()...)) })
 }
 
 // run runs each case as a subtest on a store of its own.
