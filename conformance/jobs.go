@@ -33,6 +33,8 @@ func jobTests() []testCase {
 		{"J5_MissingJobIsNotFound", testTransitionMissing},
 		{"J5_CompleteManyPerItemResults", testCompleteMany},
 		{"J5_ConcurrentTransitionsOneWinner", testConcurrentTransitions},
+		{"J5_MarkRunningManyPerItemResults", testMarkRunningMany},
+		{"J5_ConcurrentMarkRunningManyOneWinner", testConcurrentMarkRunningMany},
 		{"J5_CancelNonTerminalOnly", testCancel},
 		{"J6_FollowerOwnership", testFollowerOwnership},
 		{"J6_ConcurrentClaimOneWinner", testConcurrentClaim},
@@ -740,6 +742,152 @@ func testConcurrentTransitions(t T, st *stores.Store) {
 			want.ScheduledAt = w.now.Add(cur.RetryPolicy.Backoff(cur.RetryCount + 1))
 		}
 		checkJob(t, fmt.Sprintf("round %d: job after the race won by %s", r, w.op), want, getJob(t, st, cur.ID))
+	}
+}
+
+func testMarkRunningMany(t T, st *stores.Store) {
+	now := at(5 * time.Hour)
+	a := inFlight(t, st, 1, "w1")
+	b := inFlight(t, st, 2, "w1")
+	running, err := st.Jobs().MarkRunning(t.Context(), inFlight(t, st, 3, "w1").Ref(), "", at(2*time.Hour))
+	must(t, err, "MarkRunning")
+	staleCur, stale := staleJob(t, st, 4)
+	done := inFlight(t, st, 5, "w1")
+	must(t, st.Jobs().Complete(t.Context(), done.Ref(), at(2*time.Hour)), "Complete")
+	retried := inFlight(t, st, 6, "w1")
+	_, _, err = st.Jobs().Retry(t.Context(), retried.Ref(), "again", at(2*time.Hour))
+	must(t, err, "Retry")
+	missing := stores.Ref{ID: stores.NewID(), Attempt: 1}
+	future := stores.Ref{ID: staleCur.ID, Attempt: staleCur.Attempt + 1}
+
+	unchanged := []*stores.Job{getJob(t, st, running.ID), getJob(t, st, staleCur.ID), getJob(t, st, done.ID), getJob(t, st, retried.ID)}
+	// a is listed twice: the first entry moves it, the repeat is stale.
+	refs := []stores.Ref{a.Ref(), running.Ref(), stale, missing, b.Ref(), done.Ref(), retried.Ref(), future, a.Ref()}
+	wantErrs := []error{nil, stores.ErrConflict, stores.ErrConflict, stores.ErrNotFound, nil, stores.ErrConflict, stores.ErrConflict, stores.ErrConflict, stores.ErrConflict}
+	res, err := st.Jobs().MarkRunningMany(t.Context(), refs, "w2", now)
+	must(t, err, "MarkRunningMany")
+	if len(res) != len(refs) {
+		t.Fatalf("MarkRunningMany returned %d results for %d refs", len(res), len(refs))
+	}
+	for i, w := range wantErrs {
+		if w == nil && res[i] != nil {
+			t.Errorf("MarkRunningMany result %d (job %s): %v, want nil", i, refs[i].ID, res[i])
+		} else if w != nil {
+			wantErr(t, res[i], w, "MarkRunningMany result %d (job %s attempt %d)", i, refs[i].ID, refs[i].Attempt)
+		}
+	}
+	for _, j := range []*stores.Job{a, b} {
+		want := j.Clone()
+		want.Status, want.StartedAt, want.WorkerID = stores.StatusRunning, now, "w2"
+		checkJob(t, "job moved by MarkRunningMany", want, getJob(t, st, j.ID))
+	}
+	for _, j := range unchanged {
+		checkJob(t, "job rejected by MarkRunningMany", j, getJob(t, st, j.ID))
+	}
+	wantGone(t, st, missing.ID, "missing ref of MarkRunningMany")
+
+	// Without a worker id the dispatching worker stays; the jobs then
+	// complete as any running job does.
+	c, d := inFlight(t, st, 7, "w1"), inFlight(t, st, 8, "w3")
+	res, err = st.Jobs().MarkRunningMany(t.Context(), []stores.Ref{c.Ref(), d.Ref()}, "", now)
+	must(t, err, "MarkRunningMany without a worker id")
+	for i, j := range []*stores.Job{c, d} {
+		if len(res) != 2 || res[i] != nil {
+			t.Fatalf("MarkRunningMany without a worker id: results %v, want [nil nil]", res)
+		}
+		want := j.Clone()
+		want.Status, want.StartedAt = stores.StatusRunning, now
+		checkJob(t, "job moved by MarkRunningMany without a worker id", want, getJob(t, st, j.ID))
+	}
+	cres, err := st.Jobs().CompleteMany(t.Context(), []stores.Ref{c.Ref(), d.Ref()}, now.Add(time.Second))
+	must(t, err, "CompleteMany after MarkRunningMany")
+	for i, e := range cres {
+		if e != nil {
+			t.Errorf("CompleteMany of a job MarkRunningMany moved, result %d: %v", i, e)
+		}
+	}
+}
+
+// testConcurrentMarkRunningManyOneWinner races batches over the same
+// dispatched jobs, listed in different orders (so a backend that locks row
+// by row meets the lock-order hazard), with single MarkRunning calls mixed
+// in: each job moves exactly once, and the winner's worker and time stick.
+func testConcurrentMarkRunningMany(t T, st *stores.Store) {
+	const rounds, racers, jobs = 5, 16, 8
+	for r := range rounds {
+		queue := fmt.Sprintf("race-%d", r)
+		batch := make([]*stores.Job, jobs)
+		for i := range batch {
+			batch[i] = newJob(r*jobs + i)
+			batch[i].Queue = queue
+		}
+		enqueue(t, st, batch...)
+		got := dispatch(t, st, at(time.Hour), jobs, "w0", queue)
+		if len(got) != jobs {
+			t.Fatalf("round %d: Dispatch returned %d jobs, want %d", r, len(got), jobs)
+		}
+		var fails failures
+		won := make([][]bool, racers) // won[racer][job index in got]
+		race(racers, &fails, func(i int) {
+			won[i] = make([]bool, jobs)
+			worker := fmt.Sprintf("racer-%d", i)
+			now := at(2*time.Hour + time.Duration(i)*time.Second)
+			if i%4 == 3 {
+				k := i % jobs
+				_, err := st.Jobs().MarkRunning(t.Context(), got[k].Ref(), worker, now)
+				switch {
+				case err == nil:
+					won[i][k] = true
+				case !errorsIsConflict(err):
+					fails.add("round %d: racer %d: MarkRunning: %v, want nil or ErrConflict", r, i, err)
+				}
+				return
+			}
+			order := make([]int, jobs) // rotated, reversed on odd racers
+			refs := make([]stores.Ref, jobs)
+			for p := range order {
+				order[p] = (p + i) % jobs
+				if i%2 == 1 {
+					order[p] = jobs - 1 - order[p]
+				}
+				refs[p] = got[order[p]].Ref()
+			}
+			res, err := st.Jobs().MarkRunningMany(t.Context(), refs, worker, now)
+			if err != nil {
+				fails.add("round %d: racer %d: MarkRunningMany: %v", r, i, err)
+				return
+			}
+			if len(res) != jobs {
+				fails.add("round %d: racer %d: MarkRunningMany returned %d results for %d refs", r, i, len(res), jobs)
+				return
+			}
+			for p, e := range res {
+				switch {
+				case e == nil:
+					won[i][order[p]] = true
+				case !errorsIsConflict(e):
+					fails.add("round %d: racer %d: MarkRunningMany result %d: %v, want nil or ErrConflict", r, i, p, e)
+				}
+			}
+		})
+		fails.report(t)
+		for k, j := range got {
+			var winners []int
+			for i := range racers {
+				if won[i] != nil && won[i][k] {
+					winners = append(winners, i)
+				}
+			}
+			if len(winners) != 1 {
+				t.Errorf("round %d: job %d moved to running by %d racers %v, want exactly 1", r, k, len(winners), winners)
+				continue
+			}
+			w := winners[0]
+			want := j.Clone()
+			want.Status, want.WorkerID = stores.StatusRunning, fmt.Sprintf("racer-%d", w)
+			want.StartedAt = at(2*time.Hour + time.Duration(w)*time.Second)
+			checkJob(t, fmt.Sprintf("round %d: job %d after the race won by racer %d", r, k, w), want, getJob(t, st, j.ID))
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ func logTests() []testCase {
 		{"L1_LogAppendIsAllOrNothing", testLogAllOrNothing},
 		{"L1_LogPurgeBeforeCutoff", testLogPurge},
 		{"L1_HistoryAppendListPurge", testHistory},
+		{"L1_HistoryAppendManyAllOrNothing", testHistoryAppendMany},
 	}
 }
 
@@ -206,4 +207,108 @@ func testHistory(t T, st *stores.Store) {
 	if rows := list(other); len(rows) != 0 {
 		t.Errorf("the other job's old attempt survived Purge")
 	}
+}
+
+func testHistoryAppendMany(t T, st *stores.Store) {
+	ctx := t.Context()
+	jobs := []string{stores.NewID(), stores.NewID(), stores.NewID()}
+	row := func(job string, attempt int) *stores.JobHistory {
+		started := at(time.Duration(attempt) * time.Second)
+		return &stores.JobHistory{JobID: job, Attempt: attempt, WorkerID: fmt.Sprintf("w%d", attempt%7),
+			StartedAt: started, CompletedAt: started.Add(250 * time.Millisecond), Status: stores.StatusCompleted,
+			Duration: 250 * time.Millisecond}
+	}
+	list := func(job string) []*stores.JobHistory {
+		t.Helper()
+		rows, err := st.History().ListByJob(ctx, job)
+		must(t, err, "History ListByJob")
+		return rows
+	}
+	// A batch larger than a backend's natural chunk (SQL drivers insert up
+	// to a thousand rows per statement), over several jobs, out of order,
+	// with a row still in progress (no CompletedAt, no Status).
+	const per = 900
+	var batch []*stores.JobHistory
+	for a := per; a >= 1; a-- {
+		for _, j := range jobs {
+			batch = append(batch, row(j, a))
+		}
+	}
+	open := row(jobs[0], per+1)
+	open.CompletedAt, open.Status, open.Duration = time.Time{}, "", 0
+	batch = append(batch, open)
+	must(t, st.History().AppendMany(ctx, batch), "History AppendMany of %d rows", len(batch))
+	for ji, j := range jobs {
+		got := list(j)
+		want := per
+		if ji == 0 {
+			want++
+		}
+		if len(got) != want {
+			t.Fatalf("job %d: ListByJob returned %d rows after AppendMany, want %d", ji, len(got), want)
+		}
+		for i, h := range got {
+			if h.Attempt != i+1 {
+				t.Fatalf("job %d: row %d is attempt %d, want %d (attempt order)", ji, i, h.Attempt, i+1)
+			}
+		}
+		checkEqual(t, "first attempt stored by AppendMany", row(j, 1), withID(got[0], ""))
+	}
+	checkEqual(t, "attempt in progress stored by AppendMany", open, list(jobs[0])[per])
+
+	fresh := stores.NewID()
+	stored := batch[len(batch)/2]
+	for _, c := range []struct {
+		name string
+		rows func() []*stores.JobHistory
+	}{
+		{"a stored id in the middle of a large batch", func() []*stores.JobHistory {
+			var rows []*stores.JobHistory
+			for a := 1; a <= 2500; a++ {
+				rows = append(rows, row(fresh, a))
+			}
+			dup := *stored
+			dup.JobID = fresh
+			return append(rows[:1800:1800], append([]*stores.JobHistory{&dup}, rows[1800:]...)...)
+		}},
+		{"an id given twice in the batch", func() []*stores.JobHistory {
+			a, b := row(fresh, 1), row(fresh, 2)
+			b.ID = stores.NewID()
+			c := row(fresh, 3)
+			c.ID = b.ID
+			return []*stores.JobHistory{a, b, c}
+		}},
+		{"an id given twice at the ends of a large batch", func() []*stores.JobHistory {
+			var rows []*stores.JobHistory
+			for a := 1; a <= 2500; a++ {
+				rows = append(rows, row(fresh, a))
+			}
+			rows[0].ID = stores.NewID()
+			rows[len(rows)-1].ID = rows[0].ID
+			return rows
+		}},
+	} {
+		wantErr(t, st.History().AppendMany(ctx, c.rows()), stores.ErrAlreadyExists, "History AppendMany with %s", c.name)
+		if rows := list(fresh); len(rows) != 0 {
+			t.Errorf("History AppendMany with %s stored %d rows, want none", c.name, len(rows))
+		}
+	}
+	if rows := list(jobs[1]); len(rows) != per {
+		t.Errorf("a refused AppendMany changed another job's history: %d rows, want %d", len(rows), per)
+	}
+
+	wantErr(t, st.History().AppendMany(ctx, nil), stores.ErrInvalidArgument, "History AppendMany of no rows")
+	wantErr(t, st.History().AppendMany(ctx, []*stores.JobHistory{row(fresh, 1), nil}), stores.ErrInvalidArgument, "History AppendMany with a nil row")
+	bad := row(fresh, 0)
+	wantErr(t, st.History().AppendMany(ctx, []*stores.JobHistory{row(fresh, 1), bad}), stores.ErrInvalidArgument, "History AppendMany with attempt 0")
+	if rows := list(fresh); len(rows) != 0 {
+		t.Errorf("an invalid AppendMany stored %d rows, want none", len(rows))
+	}
+}
+
+// withID returns a copy of h with ID set to id.
+func withID(h *stores.JobHistory, id string) *stores.JobHistory {
+	c := *h
+	c.ID = id
+	return &c
 }

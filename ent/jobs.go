@@ -3,7 +3,6 @@ package ent
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -225,29 +224,28 @@ func (s *jobStore) TimeOut(ctx context.Context, ref stores.Ref, now time.Time) e
 // refs it did not complete cost a follow-up read, to tell a missing job
 // from a stale attempt.
 func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
-	ids := make([]string, len(refs))
-	for i, r := range refs {
-		ids[i] = r.ID
-	}
-	var args []any
-	if s.b.cfg.Dialect == DialectPostgres {
-		attempts := make([]int64, len(refs))
-		for i, r := range refs {
-			attempts[i] = r.Attempt
-		}
-		args = []any{now, pq.StringArray(ids), pq.Int64Array(attempts)}
-	} else {
-		pairs := make([][2]any, len(refs))
-		for i, r := range refs {
-			pairs[i] = [2]any{r.ID, r.Attempt}
-		}
-		js, _ := json.Marshal(pairs)
-		args = []any{now, string(js)}
-	}
-	var done map[string]bool
+	return s.transitionMany(ctx, s.b.q.completeJobs, refs, "not in flight", now)
+}
+
+// MarkRunningMany moves a batch of dispatched attempts to running with one
+// set-based UPDATE (J5), like CompleteMany.
+func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, workerID string, now time.Time) ([]error, error) {
+	return s.transitionMany(ctx, s.b.q.markJobsRunning, refs, "not dispatched", now, workerID)
+}
+
+// transitionMany runs a set-based conditional transition, query: $1 now,
+// then extra, then the refs (refArgs). The query returns (id, attempt) of
+// every row it changed; each other ref is ErrNotFound or ErrConflict (what
+// says why), its job unchanged.
+func (s *jobStore) transitionMany(ctx context.Context, query string, refs []stores.Ref, what string, now time.Time, extra ...any) ([]error, error) {
+	args := make([]any, 0, 3+len(extra))
+	args = append(args, now)
+	args = append(args, extra...)
+	args = append(args, s.b.refArgs(refs)...)
+	var done map[stores.Ref]bool
 	err := retryDeadlock(func() error {
 		var err error
-		done, err = s.b.idSet(ctx, s.b.db, s.b.q.completeJobs, args...)
+		done, err = s.b.refSet(ctx, s.b.db, query, len(refs), args...)
 		return err
 	})
 	if err != nil {
@@ -259,26 +257,76 @@ func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time
 	}
 	var missed []string
 	for _, r := range refs {
-		if !done[r.ID] {
+		if !done[r] {
 			missed = append(missed, r.ID)
 		}
 	}
-	exists, err := s.b.idSet(ctx, s.b.rdb, s.b.q.existingJobIDs, s.b.listArg(missed))
-	if err != nil {
-		return nil, err
+	exists := map[string]bool{}
+	if len(missed) > 0 { // empty when only repeats of changed refs are left
+		if exists, err = s.b.idSet(ctx, s.b.rdb, s.b.q.existingJobIDs, s.b.listArg(missed)); err != nil {
+			return nil, err
+		}
 	}
 	for i, r := range refs {
 		switch {
-		case done[r.ID]:
-			// A ref listed twice is completed once; the repeat is stale.
-			delete(done, r.ID)
+		case done[r]:
+			// A ref listed twice changes its job once; the repeat is stale.
+			delete(done, r)
+			exists[r.ID] = true
 		case exists[r.ID]:
-			results[i] = fmt.Errorf("job %s: not in flight at attempt %d: %w", r.ID, r.Attempt, stores.ErrConflict)
+			results[i] = fmt.Errorf("job %s: %s at attempt %d: %w", r.ID, what, r.Attempt, stores.ErrConflict)
 		default:
 			results[i] = fmt.Errorf("job %s: %w", r.ID, stores.ErrNotFound)
 		}
 	}
 	return results, nil
+}
+
+// refArgs binds refs as the trailing parameters of a set-based transition:
+// on PostgreSQL two arrays (ids, attempts), one parameter per column
+// whatever the batch size; on SQLite one JSON array of [id, attempt] pairs.
+func (b *backend) refArgs(refs []stores.Ref) []any {
+	if b.cfg.Dialect == DialectPostgres {
+		ids := make([]string, len(refs))
+		attempts := make([]int64, len(refs))
+		for i, r := range refs {
+			ids[i], attempts[i] = r.ID, r.Attempt
+		}
+		return []any{pq.StringArray(ids), pq.Int64Array(attempts)}
+	}
+	buf := make([]byte, 0, 2+len(refs)*(36+24))
+	buf = append(buf, '[')
+	for i, r := range refs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		// Canonical UUIDs (the portable layer checked them) need no escaping.
+		buf = append(buf, `["`...)
+		buf = append(buf, r.ID...)
+		buf = append(buf, `",`...)
+		buf = strconv.AppendInt(buf, r.Attempt, 10)
+		buf = append(buf, ']')
+	}
+	buf = append(buf, ']')
+	return []any{string(buf)}
+}
+
+// refSet runs a query returning (id, attempt) rows and collects them.
+func (b *backend) refSet(ctx context.Context, ex execer, query string, size int, args ...any) (map[stores.Ref]bool, error) {
+	rows, err := ex.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, b.wrap(ctx, err)
+	}
+	defer rows.Close()
+	set := make(map[stores.Ref]bool, size)
+	for rows.Next() {
+		var r stores.Ref
+		if err := rows.Scan(&r.ID, &r.Attempt); err != nil {
+			return nil, b.wrap(ctx, err)
+		}
+		set[r] = true
+	}
+	return set, b.wrap(ctx, rows.Err())
 }
 
 // idSet runs a query returning one id column and collects the ids.

@@ -91,8 +91,12 @@ type queries struct {
 	dispatchDue       string
 	dispatchDueQueues string
 	// completeJobs (J5): $1 now, $2 ids, $3 attempts (PostgreSQL) or $2
-	// JSON [[id, attempt], …] (SQLite); returns the completed ids.
+	// JSON [[id, attempt], …] (SQLite); returns (id, attempt) of each
+	// completed job.
 	completeJobs string
+	// markJobsRunning (J5): $1 now, $2 worker id or '', then the refs as
+	// for completeJobs from $3; returns (id, attempt) of each job it moved.
+	markJobsRunning string
 	// existingJobIDs: $1 ids; returns those that exist.
 	existingJobIDs string
 	// markJobsCleaned (J9): $1 ids.
@@ -135,7 +139,12 @@ RETURNING ` + jobColumns,
 	completeJobs: `UPDATE jobs SET status = 'completed', completed_at = $1
 FROM unnest($2::uuid[], $3::bigint[]) AS ref(ref_id, ref_attempt)
 WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status IN ('dispatched', 'running')
-RETURNING jobs.id`,
+RETURNING jobs.id, jobs.attempt`,
+	markJobsRunning: `UPDATE jobs SET status = 'running', started_at = $1,
+	worker_id = CASE WHEN $2 = '' THEN worker_id ELSE $2 END
+FROM unnest($3::uuid[], $4::bigint[]) AS ref(ref_id, ref_attempt)
+WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status = 'dispatched'
+RETURNING jobs.id, jobs.attempt`,
 	existingJobIDs:  `SELECT id FROM jobs WHERE id = ANY($1::uuid[])`,
 	markJobsCleaned: `UPDATE jobs SET channels_cleaned = true WHERE id = ANY($1::uuid[])`,
 	selectExpiredJobs: `SELECT ` + jobColumns + ` FROM jobs
@@ -176,7 +185,12 @@ RETURNING ` + jobColumns,
 	completeJobs: `UPDATE jobs SET status = 'completed', completed_at = $1
 FROM (SELECT value ->> 0 AS ref_id, value ->> 1 AS ref_attempt FROM json_each($2)) AS ref
 WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status IN ('dispatched', 'running')
-RETURNING id`,
+RETURNING id, attempt`,
+	markJobsRunning: `UPDATE jobs SET status = 'running', started_at = $1,
+	worker_id = CASE WHEN $2 = '' THEN worker_id ELSE $2 END
+FROM (SELECT value ->> 0 AS ref_id, value ->> 1 AS ref_attempt FROM json_each($3)) AS ref
+WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status = 'dispatched'
+RETURNING id, attempt`,
 	existingJobIDs:  `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each($1))`,
 	markJobsCleaned: `UPDATE jobs SET channels_cleaned = true WHERE id IN (SELECT value FROM json_each($1))`,
 	selectExpiredJobs: `SELECT ` + jobColumns + ` FROM jobs

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/orchestrix/persistence/abstractions/stores"
 	"github.com/orchestrix/persistence/ent/internal/entgen"
 	"github.com/orchestrix/persistence/ent/internal/entgen/jobhistory"
@@ -29,6 +31,57 @@ func (s *historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 		c.SetCompletedAt(h.CompletedAt.UTC())
 	}
 	return s.b.wrap(ctx, c.Exec(ctx))
+}
+
+// AppendMany stores every attempt or none (L1): on PostgreSQL one INSERT …
+// SELECT FROM unnest with one array parameter per column, whatever the
+// batch size; on SQLite multi-row INSERTs of up to historyInsertChunk rows,
+// in one transaction when there is more than one. A duplicate id, stored or
+// within rows, violates the primary key: ErrAlreadyExists, nothing stored.
+func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
+	if s.b.cfg.Dialect == DialectPostgres {
+		n := len(rows)
+		var (
+			ids, jobIDs, workers, statuses, errs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			attempts, started, completed, durs   = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		)
+		for i, h := range rows {
+			ids[i], jobIDs[i], workers[i], statuses[i], errs[i] = h.ID, h.JobID, h.WorkerID, string(h.Status), h.Error
+			attempts[i], started[i], completed[i], durs[i] = int64(h.Attempt), unixMicro(h.StartedAt), unixMicro(h.CompletedAt), ms(h.Duration)
+		}
+		_, err := s.b.db.ExecContext(ctx, insertHistoryUnnest, pq.StringArray(ids), pq.StringArray(jobIDs),
+			pq.Int64Array(attempts), pq.StringArray(workers), pq.Int64Array(started), pq.Int64Array(completed),
+			pq.StringArray(statuses), pq.StringArray(errs), pq.Int64Array(durs))
+		return s.b.wrap(ctx, err)
+	}
+	insert := func(ex execer) error {
+		for start := 0; start < len(rows); start += historyInsertChunk {
+			chunk := rows[start:min(start+historyInsertChunk, len(rows))]
+			args := make([]any, 0, historyColumnCount*len(chunk))
+			for _, h := range chunk {
+				args = append(args, h.ID, h.JobID, h.Attempt, h.WorkerID, timeArg(h.StartedAt), timeArg(h.CompletedAt),
+					string(h.Status), h.Error, ms(h.Duration))
+			}
+			query := multiRowInsert(insertHistoryRows, s.b.cfg.Dialect, len(chunk), historyColumnCount)
+			if _, err := ex.ExecContext(ctx, query, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(rows) <= historyInsertChunk {
+		return s.b.wrap(ctx, insert(s.b.db))
+	}
+	return s.b.inTx(ctx, func(tx *sql.Tx) error { return insert(tx) })
+}
+
+// unixMicro is the microsecond parameter of an optional time: 0 for the
+// zero time (the portable layer accepts no instant at or before the epoch).
+func unixMicro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
 }
 
 // ListByJob returns a job's attempts in attempt order.

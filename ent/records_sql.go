@@ -10,6 +10,18 @@ WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
 	purgeLogEntries = `DELETE FROM log_entries WHERE seq IN (
 	SELECT seq FROM log_entries WHERE timestamp < $1 ORDER BY timestamp, seq LIMIT $2)`
 
+	// History rows: insertHistoryRows is followed by multiRowInsert's
+	// placeholders (SQLite); insertHistoryUnnest takes one array per column,
+	// times as Unix microseconds with 0 for none (PostgreSQL).
+	insertHistoryRows   = `INSERT INTO job_history (id, job_id, attempt, worker_id, started_at, completed_at, status, error, duration_ms) VALUES `
+	insertHistoryUnnest = `INSERT INTO job_history (id, job_id, attempt, worker_id, started_at, completed_at, status, error, duration_ms)
+SELECT h.id, h.job_id, h.attempt, h.worker_id,
+	CASE WHEN h.started = 0 THEN NULL ELSE timestamptz 'epoch' + h.started * interval '1 microsecond' END,
+	CASE WHEN h.completed = 0 THEN NULL ELSE timestamptz 'epoch' + h.completed * interval '1 microsecond' END,
+	h.status, h.error, h.duration_ms
+FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])
+	AS h(id, job_id, attempt, worker_id, started, completed, status, error, duration_ms)`
+
 	// History purge: the rows are picked by completed_at.
 	purgeHistory = `DELETE FROM job_history WHERE id IN (
 	SELECT id FROM job_history WHERE completed_at < $1 ORDER BY completed_at, id LIMIT $2)`
@@ -33,4 +45,11 @@ ORDER BY failed_at DESC, id DESC LIMIT $1`
 const (
 	logInsertChunk      = 1000
 	logEntryColumnCount = 6
+)
+
+// historyInsertChunk bounds the rows of one multi-row history INSERT on
+// SQLite; historyColumnCount is the number of columns insertHistoryRows names.
+const (
+	historyInsertChunk = 1000
+	historyColumnCount = 9
 )

@@ -105,6 +105,40 @@ func (s *jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID str
 	return decodeJob(v)
 }
 
+// MarkRunningMany moves a batch of dispatched jobs to running with one
+// script run (J5).
+func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, workerID string, now time.Time) ([]error, error) {
+	args := make([]any, 0, 2+2*len(refs))
+	args = append(args, workerID, tT(now))
+	for _, r := range refs {
+		args = append(args, r.ID, r.Attempt)
+	}
+	v, err := s.b.run(ctx, scriptMarkRunningMany, s.keys(), args...)
+	if err != nil {
+		return nil, err
+	}
+	return refResults(v, refs, "dispatched")
+}
+
+// refResults maps a script's per-ref codes to errors: nil for OK.
+func refResults(v any, refs []stores.Ref, want string) ([]error, error) {
+	codes, err := replyList(v)
+	if err != nil || len(codes) != len(refs) {
+		return nil, fmt.Errorf("%w: script returned %d codes for %d refs", errUnexpected, len(codes), len(refs))
+	}
+	out := make([]error, len(refs))
+	for i, c := range codes {
+		switch c {
+		case "OK":
+		case "NOTFOUND":
+			out[i] = fmt.Errorf("%w: job %s", stores.ErrNotFound, refs[i].ID)
+		default:
+			out[i] = fmt.Errorf("%w: job %s is not %s at attempt %d", stores.ErrConflict, refs[i].ID, want, refs[i].Attempt)
+		}
+	}
+	return out, nil
+}
+
 // finish runs finish.lua for refs and returns one error (or nil) per ref.
 func (s *jobStore) finish(ctx context.Context, status stores.JobStatus, refs []stores.Ref, msg string, now time.Time) ([]error, error) {
 	args := make([]any, 0, 3+2*len(refs))
@@ -116,21 +150,7 @@ func (s *jobStore) finish(ctx context.Context, status stores.JobStatus, refs []s
 	if err != nil {
 		return nil, err
 	}
-	codes, err := replyList(v)
-	if err != nil || len(codes) != len(refs) {
-		return nil, fmt.Errorf("%w: finish returned %d codes for %d refs", errUnexpected, len(codes), len(refs))
-	}
-	out := make([]error, len(refs))
-	for i, c := range codes {
-		switch c {
-		case "OK":
-		case "NOTFOUND":
-			out[i] = fmt.Errorf("%w: job %s", stores.ErrNotFound, refs[i].ID)
-		default:
-			out[i] = fmt.Errorf("%w: job %s is not in flight at attempt %d", stores.ErrConflict, refs[i].ID, refs[i].Attempt)
-		}
-	}
-	return out, nil
+	return refResults(v, refs, "in flight")
 }
 
 func (s *jobStore) finishOne(ctx context.Context, status stores.JobStatus, ref stores.Ref, msg string, now time.Time) error {

@@ -21,6 +21,16 @@ func (s *historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 	return err
 }
 
+// AppendMany stores every attempt or none with one script run (L1).
+func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
+	args := make([]any, len(rows))
+	for i, h := range rows {
+		args[i] = marshal(encodeHistory(h))
+	}
+	_, err := s.b.run(ctx, scriptHistoryAppendMany, s.b.k.job, args...)
+	return err
+}
+
 func (s *historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.JobHistory, error) {
 	k := s.b.k.job
 	var out []*stores.JobHistory

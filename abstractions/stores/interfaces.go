@@ -33,6 +33,13 @@ type JobStore interface {
 	// MarkRunning moves a dispatched job to running: StartedAt = now,
 	// WorkerID = workerID when set (J5).
 	MarkRunning(ctx context.Context, ref Ref, workerID string, now time.Time) (*Job, error)
+	// MarkRunningMany moves a batch of dispatched jobs to running in one
+	// call, as MarkRunning does for one (J5): StartedAt = now, WorkerID =
+	// workerID when set. The result has one entry per ref: nil, or
+	// ErrConflict/ErrNotFound for that ref, whose job is unchanged. A ref
+	// given twice is one transition: its first entry decides, the others are
+	// ErrConflict. The error reports a failure of the call.
+	MarkRunningMany(ctx context.Context, refs []Ref, workerID string, now time.Time) ([]error, error)
 	// Complete moves an in-flight job to completed, CompletedAt = now (J5).
 	// A missing job is ErrNotFound; any other failed condition ErrConflict.
 	Complete(ctx context.Context, ref Ref, now time.Time) error
@@ -105,6 +112,9 @@ type JobStore interface {
 type HistoryStore interface {
 	// Append stores one attempt; a duplicate id is ErrAlreadyExists.
 	Append(ctx context.Context, h *JobHistory) error
+	// AppendMany stores every attempt or none: a duplicate id, stored or
+	// within rows, is ErrAlreadyExists and nothing is stored.
+	AppendMany(ctx context.Context, rows []*JobHistory) error
 	// ListByJob returns a job's attempts in attempt order (ties: StartedAt,
 	// ID); an unknown job has none.
 	ListByJob(ctx context.Context, jobID string) ([]*JobHistory, error)

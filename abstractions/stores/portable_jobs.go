@@ -106,6 +106,23 @@ func (j *jobStore) MarkRunning(ctx context.Context, ref Ref, workerID string, no
 	return j.d.MarkRunning(ctx, ref, workerID, now)
 }
 
+func (j *jobStore) MarkRunningMany(ctx context.Context, refs []Ref, workerID string, now time.Time) ([]error, error) {
+	if err := j.s.check(ctx); err != nil {
+		return nil, err
+	}
+	var c checker
+	checkBatch(&c, "refs", len(refs))
+	for i := range refs {
+		c.ref(indexed("refs", i), &refs[i])
+	}
+	c.optName("workerID", workerID)
+	c.now("now", &now)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return j.d.MarkRunningMany(ctx, refs, workerID, now)
+}
+
 func (j *jobStore) Complete(ctx context.Context, ref Ref, now time.Time) error {
 	if err := j.s.check(ctx); err != nil {
 		return err

@@ -15,27 +15,51 @@ func (h *historyStore) Append(ctx context.Context, r *JobHistory) error {
 	if err := h.s.check(ctx); err != nil {
 		return err
 	}
-	var c checker
 	if r == nil {
 		return InvalidField("history", "must not be nil")
 	}
-	c.newID("history.ID", &r.ID)
-	c.id("history.JobID", &r.JobID)
-	if r.Attempt < 1 {
-		c.fail("history.Attempt", "must be at least 1, got %d", r.Attempt)
-	}
-	c.optName("history.WorkerID", r.WorkerID)
-	c.time("history.StartedAt", &r.StartedAt)
-	c.time("history.CompletedAt", &r.CompletedAt)
-	if r.Status != "" && !r.Status.Valid() {
-		c.fail("history.Status", "unknown status %q", truncateForError(string(r.Status)))
-	}
-	c.text("history.Error", r.Error, MaxTextLen)
-	c.duration("history.Duration", &r.Duration)
+	var c checker
+	c.history("history", r)
 	if c.err != nil {
 		return c.err
 	}
 	return h.d.Append(ctx, r)
+}
+
+func (h *historyStore) AppendMany(ctx context.Context, rows []*JobHistory) error {
+	if err := h.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	checkBatch(&c, "rows", len(rows))
+	for i, r := range rows {
+		if r == nil {
+			c.fail(indexed("rows", i), "must not be nil")
+			continue
+		}
+		c.history(indexed("rows", i), r)
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return h.d.AppendMany(ctx, rows)
+}
+
+// history checks and normalises one attempt row (L1).
+func (c *checker) history(field string, r *JobHistory) {
+	c.newID(field+".ID", &r.ID)
+	c.id(field+".JobID", &r.JobID)
+	if r.Attempt < 1 {
+		c.fail(field+".Attempt", "must be at least 1, got %d", r.Attempt)
+	}
+	c.optName(field+".WorkerID", r.WorkerID)
+	c.time(field+".StartedAt", &r.StartedAt)
+	c.time(field+".CompletedAt", &r.CompletedAt)
+	if r.Status != "" && !r.Status.Valid() {
+		c.fail(field+".Status", "unknown status %q", truncateForError(string(r.Status)))
+	}
+	c.text(field+".Error", r.Error, MaxTextLen)
+	c.duration(field+".Duration", &r.Duration)
 }
 
 func (h *historyStore) ListByJob(ctx context.Context, jobID string) ([]*JobHistory, error) {

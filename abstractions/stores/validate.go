@@ -21,8 +21,9 @@ const (
 	MaxTextLen = 1 << 20
 	// MaxJSONLen bounds job arguments and metadata, in bytes.
 	MaxJSONLen = 16 << 20
-	// MaxBatch bounds the jobs of one EnqueueMany or Firing and the entries
-	// of one log Append.
+	// MaxBatch bounds the jobs of one EnqueueMany or Firing, the refs of one
+	// CompleteMany or MarkRunningMany and the entries of one log Append or
+	// history AppendMany.
 	MaxBatch = 10000
 )
 
