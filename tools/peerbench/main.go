@@ -226,11 +226,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	rep := newReport(cfg, ws)
+rounds:
 	for round := range cfg.Runs {
 		for i, w := range ws {
 			if ctx.Err() != nil {
-				fmt.Fprintln(stderr, "peerbench: interrupted")
-				return 1
+				fmt.Fprintln(stderr, "peerbench: interrupted; the table shows the runs done so far")
+				break rounds
 			}
 			rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 			p, err := w.run(rctx, cfg)
@@ -252,7 +253,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if !rep.OK {
+	if !rep.OK || ctx.Err() != nil {
 		return 1
 	}
 	return 0
