@@ -146,7 +146,11 @@ func (s *jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) (
 // the single write lock from its first read.
 func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
 	query, args := s.b.q.dispatchDue, []any{p.Now, p.Limit, p.WorkerID}
-	if len(p.Queues) > 0 {
+	switch len(p.Queues) {
+	case 0:
+	case 1:
+		query, args = s.b.q.dispatchDueQueue, append(args, p.Queues[0])
+	default:
 		query, args = s.b.q.dispatchDueQueues, append(args, s.b.listArg(p.Queues))
 	}
 	var (

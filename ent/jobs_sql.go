@@ -90,6 +90,11 @@ type queries struct {
 	// or '', $4 queues. One statement that claims and returns the jobs.
 	dispatchDue       string
 	dispatchDueQueues string
+	// dispatchDueQueue is dispatchDueQueues for one queue, $4 the queue:
+	// an equality on the index's leading column lets jobs_dispatch_queue
+	// hand rows out in dispatch order and stop at the limit, where a list
+	// of queues makes the planner read and sort every pending job of them.
+	dispatchDueQueue string
 	// completeJobs (J5): $1 now, $2 ids, $3 attempts (PostgreSQL) or $2
 	// JSON [[id, attempt], …] (SQLite); returns (id, attempt) of each
 	// completed job.
@@ -132,6 +137,14 @@ RETURNING ` + jobColumns,
 	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
 FROM (SELECT id AS due_id FROM jobs
 	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = ANY($4::text[])
+	ORDER BY priority DESC, created_at, id LIMIT $2
+	FOR UPDATE SKIP LOCKED) AS due
+WHERE jobs.id = due.due_id
+RETURNING ` + jobColumns,
+	dispatchDueQueue: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
+FROM (SELECT id AS due_id FROM jobs
+	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = $4
 	ORDER BY priority DESC, created_at, id LIMIT $2
 	FOR UPDATE SKIP LOCKED) AS due
 WHERE jobs.id = due.due_id
@@ -182,6 +195,12 @@ WHERE id IN (SELECT id FROM jobs
 	  AND queue IN (SELECT value FROM json_each($4))
 	ORDER BY priority DESC, created_at, id LIMIT $2)
 RETURNING ` + jobColumns,
+	dispatchDueQueue: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
+WHERE id IN (SELECT id FROM jobs
+	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = $4
+	ORDER BY priority DESC, created_at, id LIMIT $2)
+RETURNING ` + jobColumns,
 	completeJobs: `UPDATE jobs SET status = 'completed', completed_at = $1
 FROM (SELECT value ->> 0 AS ref_id, value ->> 1 AS ref_attempt FROM json_each($2)) AS ref
 WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status IN ('dispatched', 'running')
@@ -189,8 +208,8 @@ RETURNING id, attempt`,
 	markJobsRunning: `UPDATE jobs SET status = 'running', started_at = $1,
 	worker_id = CASE WHEN $2 = '' THEN worker_id ELSE $2 END
 FROM (SELECT value ->> 0 AS ref_id, value ->> 1 AS ref_attempt FROM json_each($3)) AS ref
-WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status = 'dispatched'
-RETURNING id, attempt`,
+WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND +jobs.status = 'dispatched'
+RETURNING id, attempt`, // unary + keeps the planner off jobs_in_flight: it would scan every in-flight job per ref
 	existingJobIDs:  `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each($1))`,
 	markJobsCleaned: `UPDATE jobs SET channels_cleaned = true WHERE id IN (SELECT value FROM json_each($1))`,
 	selectExpiredJobs: `SELECT ` + jobColumns + ` FROM jobs

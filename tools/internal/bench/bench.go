@@ -31,9 +31,9 @@ unless --keep).
 Scenarios:
   burndown (default)  insert --jobs jobs with EnqueueMany in --batch batches
       (timed on its own), then --workers workers loop: Dispatch a batch,
-      MarkRunning each job, append one log line per job (one Logs().Append
-      per batch) and one history row per job, CompleteMany the batch, until
-      every job is done. --lean keeps the job lifecycle (dispatch, running,
+      MarkRunningMany it, append one log line and one history row per job
+      (one Logs().Append and one History().AppendMany per batch),
+      CompleteMany the batch, until every job is done. --lean keeps the job lifecycle (dispatch, running,
       complete) and leaves out the log line and history row: the state
       machine alone, without the records a real worker also writes. (River's
       lean run is fetch+complete; MarkRunning stays here because every

@@ -116,8 +116,9 @@ feed:
 	return r, nil
 }
 
-// burndownBatch runs one worker loop: Dispatch, MarkRunning each, a log
-// line and a history row each (unless lean), CompleteMany. It returns how
+// burndownBatch runs one worker loop: Dispatch, MarkRunningMany, a log
+// line and a history row per job (unless lean; one Logs().Append and one
+// History().AppendMany per batch), CompleteMany. It returns how
 // many jobs it completed, and more = false when no due job was left. Burndown fails no
 // job, so a conflict is a store bug: it is logged for the
 // transitions_clean invariant and the job skipped.
@@ -135,19 +136,26 @@ func burndownBatch(ctx context.Context, s *stores.Store, cfg Config, queue, work
 	}
 	rec.record(got)
 	started := time.Now()
+	refs := make([]stores.Ref, len(got))
+	for i, j := range got {
+		refs[i] = j.Ref()
+	}
+	var results []error
+	if err := l.time(opMarkRunning, func() (err error) {
+		results, err = s.Jobs().MarkRunningMany(ctx, refs, worker, started)
+		return err
+	}); err != nil {
+		return 0, false, fmt.Errorf("mark a batch of %d jobs running: %w", len(refs), err)
+	}
 	running := got[:0:0]
-	for _, j := range got {
-		err := l.time(opMarkRunning, func() error {
-			_, err := s.Jobs().MarkRunning(ctx, j.Ref(), worker, started)
-			return err
-		})
+	for i, e := range results {
 		switch {
-		case err == nil:
-			running = append(running, j)
-		case errors.Is(err, stores.ErrConflict) || errors.Is(err, stores.ErrNotFound):
-			conflicts.note("mark job %s attempt %d running: %v", j.ID, j.Attempt, err)
+		case e == nil:
+			running = append(running, got[i])
+		case errors.Is(e, stores.ErrConflict) || errors.Is(e, stores.ErrNotFound):
+			conflicts.note("mark job %s attempt %d running: %v", refs[i].ID, refs[i].Attempt, e)
 		default:
-			return 0, false, fmt.Errorf("mark job %s running: %w", j.ID, err)
+			return 0, false, fmt.Errorf("mark job %s running: %w", refs[i].ID, e)
 		}
 	}
 	got = running
@@ -157,25 +165,23 @@ func burndownBatch(ctx context.Context, s *stores.Store, cfg Config, queue, work
 	finished := time.Now()
 	if !cfg.Lean {
 		entries := make([]*stores.LogEntry, len(got))
+		rows := make([]*stores.JobHistory, len(got))
 		for i, j := range got {
 			entries[i] = &stores.LogEntry{JobID: j.ID, Timestamp: finished, Level: "info", Message: "bench job ran on " + worker}
+			rows[i] = &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: worker, StartedAt: started,
+				CompletedAt: finished, Status: stores.StatusCompleted, Duration: finished.Sub(started)}
 		}
 		if err := l.time(opLogAppend, func() error { return s.Logs().Append(ctx, entries) }); err != nil {
 			return 0, false, fmt.Errorf("append %d log lines: %w", len(entries), err)
 		}
-		for _, j := range got {
-			h := &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: worker, StartedAt: started,
-				CompletedAt: finished, Status: stores.StatusCompleted, Duration: finished.Sub(started)}
-			if err := l.time(opHistoryAppend, func() error { return s.History().Append(ctx, h) }); err != nil {
-				return 0, false, fmt.Errorf("append history of job %s: %w", j.ID, err)
-			}
+		if err := l.time(opHistoryAppend, func() error { return s.History().AppendMany(ctx, rows) }); err != nil {
+			return 0, false, fmt.Errorf("append %d history rows: %w", len(rows), err)
 		}
 	}
-	refs := make([]stores.Ref, len(got))
-	for i, j := range got {
-		refs[i] = j.Ref()
+	refs = refs[:0]
+	for _, j := range got {
+		refs = append(refs, j.Ref())
 	}
-	var results []error
 	if err := l.time(opCompleteBatch, func() (err error) {
 		results, err = s.Jobs().CompleteMany(ctx, refs, time.Now())
 		return err

@@ -656,16 +656,23 @@ func (c *cluster) runWorker(ctx context.Context, i int, crashed *atomic.Bool) er
 // work runs one dispatched batch.
 func (c *cluster) work(ctx context.Context, l latencies, worker string, got []*stores.Job, crashed *atomic.Bool) error {
 	started := time.Now()
+	refs := make([]stores.Ref, len(got))
+	for i, j := range got {
+		refs[i] = j.Ref()
+	}
+	var marked []error
+	if err := l.time(opMarkRunning, func() (err error) { marked, err = c.s.Jobs().MarkRunningMany(ctx, refs, worker, started); return err }); err != nil {
+		return fmt.Errorf("worker %s mark %d jobs running: %w", worker, len(refs), err)
+	}
 	running := got[:0:0]
-	for _, j := range got {
-		err := l.time(opMarkRunning, func() error { _, err := c.s.Jobs().MarkRunning(ctx, j.Ref(), worker, started); return err })
+	for i, e := range marked {
 		switch {
-		case err == nil:
-			running = append(running, j)
-		case errors.Is(err, stores.ErrConflict):
+		case e == nil:
+			running = append(running, got[i])
+		case errors.Is(e, stores.ErrConflict):
 			// Recovered while it waited: the attempt is no longer ours.
 		default:
-			return fmt.Errorf("worker %s mark job %s running: %w", worker, j.ID, err)
+			return fmt.Errorf("worker %s mark job %s running: %w", worker, got[i].ID, e)
 		}
 	}
 	if crashed.Load() {
@@ -673,8 +680,9 @@ func (c *cluster) work(ctx context.Context, l latencies, worker string, got []*s
 		return errCrashed // the leader must recover the batch
 	}
 	finished := time.Now()
-	var refs []stores.Ref
+	refs = refs[:0]
 	var entries []*stores.LogEntry
+	var rows []*stores.JobHistory
 	for _, j := range running {
 		status, errMsg := stores.StatusCompleted, ""
 		if planned(j) {
@@ -704,11 +712,13 @@ func (c *cluster) work(ctx context.Context, l latencies, worker string, got []*s
 		}
 		if !c.cfg.Lean {
 			entries = append(entries, &stores.LogEntry{JobID: j.ID, Timestamp: finished, Level: "info", Message: "bench job ran on " + worker, Exception: errMsg})
-			h := &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: worker, StartedAt: started,
-				CompletedAt: finished, Status: status, Error: errMsg, Duration: finished.Sub(started)}
-			if err := l.time(opHistoryAppend, func() error { return c.s.History().Append(ctx, h) }); err != nil {
-				return fmt.Errorf("worker %s append history of job %s: %w", worker, j.ID, err)
-			}
+			rows = append(rows, &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: worker, StartedAt: started,
+				CompletedAt: finished, Status: status, Error: errMsg, Duration: finished.Sub(started)})
+		}
+	}
+	if len(rows) > 0 {
+		if err := l.time(opHistoryAppend, func() error { return c.s.History().AppendMany(ctx, rows) }); err != nil {
+			return fmt.Errorf("worker %s append %d history rows: %w", worker, len(rows), err)
 		}
 	}
 	if len(entries) > 0 {

@@ -10,10 +10,10 @@ import (
 const (
 	opEnqueueBatch  = "enqueue_batch"
 	opDispatch      = "dispatch"
-	opMarkRunning   = "mark_running"
+	opMarkRunning   = "mark_running_batch"
 	opCompleteBatch = "complete_batch"
 	opLogAppend     = "log_append"
-	opHistoryAppend = "history_append"
+	opHistoryAppend = "history_batch"
 	opRetry         = "retry"
 	opDeadLetter    = "dead_letter"
 	opClaim         = "claim_follower"
