@@ -183,6 +183,16 @@ func (s jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, worker
 		return nil, err
 	}
 	defer s.db.mu.Unlock()
+	return eachRef(refs, func(ref stores.Ref) error {
+		_, err := s.db.jobs.markRunning(ref, workerID, now)
+		return err
+	}), nil
+}
+
+// eachRef applies one transition per ref of a batch and returns the
+// per-ref results. A ref given again is one transition: its first entry
+// decides, the repeats are ErrConflict (as on every backend).
+func eachRef(refs []stores.Ref, transition func(stores.Ref) error) []error {
 	errs := make([]error, len(refs))
 	seen := make(map[stores.Ref]bool, len(refs))
 	for i, ref := range refs {
@@ -191,9 +201,9 @@ func (s jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, worker
 			continue
 		}
 		seen[ref] = true
-		_, errs[i] = s.db.jobs.markRunning(ref, workerID, now)
+		errs[i] = transition(ref)
 	}
-	return errs, nil
+	return errs
 }
 
 // finish moves the in-flight job at ref to a terminal status (J5).
@@ -221,17 +231,16 @@ func (s jobStore) Complete(ctx context.Context, ref stores.Ref, now time.Time) e
 	return s.db.jobs.finish(ref, stores.StatusCompleted, nil, now)
 }
 
-// CompleteMany implements stores.JobStore (J5): one lock for the batch.
+// CompleteMany implements stores.JobStore (J5): one lock for the batch; a
+// ref given again is ErrConflict whatever its first entry got.
 func (s jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
 	if err := s.db.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.db.mu.Unlock()
-	errs := make([]error, len(refs))
-	for i, ref := range refs {
-		errs[i] = s.db.jobs.finish(ref, stores.StatusCompleted, nil, now)
-	}
-	return errs, nil
+	return eachRef(refs, func(ref stores.Ref) error {
+		return s.db.jobs.finish(ref, stores.StatusCompleted, nil, now)
+	}), nil
 }
 
 // Fail implements stores.JobStore (J5).

@@ -289,9 +289,10 @@ func TestJ5_StaleAttemptConflicts(t *testing.T) {
 	}
 	_, err = s.Jobs().MarkRunning(ctx, d2.Ref(), "", at(time.Hour))
 	wantErr(t, err, stores.ErrConflict)
-	errs, err := s.Jobs().CompleteMany(ctx, []stores.Ref{d2.Ref(), d2.Ref(), {ID: stores.NewID(), Attempt: 1}}, at(2*time.Hour))
+	gone := stores.Ref{ID: stores.NewID(), Attempt: 1}
+	errs, err := s.Jobs().CompleteMany(ctx, []stores.Ref{d2.Ref(), d2.Ref(), gone, gone}, at(2*time.Hour))
 	must(t, err)
-	if errs[0] != nil || !errorsIs(errs[1], stores.ErrConflict) || !errorsIs(errs[2], stores.ErrNotFound) {
+	if errs[0] != nil || !errorsIs(errs[1], stores.ErrConflict) || !errorsIs(errs[2], stores.ErrNotFound) || !errorsIs(errs[3], stores.ErrConflict) {
 		t.Fatalf("CompleteMany = %v", errs)
 	}
 	wantErr(t, s.Jobs().Cancel(ctx, j.ID, at(3*time.Hour)), stores.ErrConflict)
