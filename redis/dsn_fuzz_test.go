@@ -42,6 +42,7 @@ func FuzzParseDSN(f *testing.F) {
 		f.Add("redis://", "user:"+pw+"@", "host:6379/0")
 		f.Add("redis+sentinel://", pw+"@", "s1:26379/m")
 		f.Add("redis://", "user:"+pw+"@", "host:6379/0?sentinel_password="+pw)
+		f.Add("redis+sentinel://", pw+"@", "s1:99999/m") // a bad port: the error quotes the DSN
 	}
 	f.Fuzz(func(t *testing.T, head, info, tail string) {
 		dsn := head + info + tail
@@ -56,8 +57,8 @@ func FuzzParseDSN(f *testing.F) {
 		if userinfo, ok := strings.CutSuffix(info, "@"); ok && strings.HasSuffix(head, "://") && !strings.Contains(userinfo, "@") {
 			if _, pw, ok := strings.Cut(userinfo, ":"); ok {
 				secrets = append(secrets, pw)
-			} else {
-				secrets = append(secrets, userinfo)
+			} else if strings.Contains(strings.ToLower(head), "+sentinel://") {
+				secrets = append(secrets, userinfo) // a lone token is the password only in a sentinel DSN
 			}
 		}
 		if _, sp, ok := strings.Cut(tail, "sentinel_password="); ok {

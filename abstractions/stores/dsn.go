@@ -6,8 +6,10 @@ import (
 )
 
 var (
-	passwordParam    = regexp.MustCompile(`(?i)((?:password|pass|pwd)=)[^&\s]*`)
-	userInfoPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
+	passwordParam = regexp.MustCompile(`(?i)((?:password|pass|pwd)=)[^&\s]*`)
+	// Passwords may hold spaces and tabs when not URL-escaped: only a line
+	// break or the "@" ends them.
+	userInfoPassword = regexp.MustCompile(`(://[^:/@\r\n]*:)[^@\r\n]*@`)
 )
 
 // RedactDSN returns dsn with any password replaced by "xxxxx", for error

@@ -129,3 +129,30 @@ func FuzzSpecOf(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactDSN (§2): a password in a DSN's user info never survives
+// RedactDSN, whatever it holds (spaces, slashes, '?', '#', bad escapes) and
+// whatever follows it.
+func FuzzRedactDSN(f *testing.F) {
+	for _, c := range [][4]string{
+		{"postgres", "app", "s3cret", "db:5432/x?sslmode=disable"}, {"redis", "", "pass word", "h:1/0"},
+		{"postgres", "u", "p%zz word", "db/x"}, {"redis", "u", "se/cret1", "h/0"}, {"redis", "u", "se?cret1", "h/0"},
+		{"redis", "u", "se#cret1", "h/0"}, {"redis+sentinel", "u", "tab\tpass", "s1,s2/m"}, {"postgres", "us er", "secret", "h/x"},
+		{"postgres", "u", "ünïcødé", "h/x"}, {"rediss+cluster", "u", "p:a:s:s", "a:1,b:2"},
+	} {
+		f.Add(c[0], c[1], c[2], c[3])
+	}
+	f.Fuzz(func(t *testing.T, scheme, user, pw, rest string) {
+		if len(pw) < 4 || strings.ContainsAny(pw, "@\r\n") || strings.ContainsAny(user, ":/@\r\n") ||
+			strings.ContainsAny(scheme, ":/@\r\n") || strings.ContainsAny(rest, "\r\n") {
+			return // not a password the user info can hold, or text split over lines
+		}
+		dsn := scheme + "://" + user + ":" + pw + "@" + rest
+		if strings.Index(dsn, pw) != strings.LastIndex(dsn, pw) || strings.Contains("xxxxx", pw) {
+			return // the same text elsewhere in the DSN is not the password
+		}
+		if got := RedactDSN(dsn); strings.Contains(got, pw) {
+			t.Fatalf("RedactDSN(%q) = %q shows the password %q", dsn, got, pw)
+		}
+	})
+}
