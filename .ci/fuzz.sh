@@ -15,6 +15,7 @@ targets=(
 	"./abstractions/schedule FuzzPlanFiring"
 	"./abstractions/stores FuzzJSONFields"
 	"./abstractions/stores FuzzSpecOf"
+	"./abstractions/stores FuzzRedactDSN"
 	"./ent FuzzParseDSN"
 	"./redis FuzzParseDSN"
 	"./redis FuzzKeyNames"
