@@ -73,9 +73,15 @@ func (b *backend) queryJobs(ctx context.Context, ex execer, query string, args .
 	return out, b.wrap(ctx, rows.Err())
 }
 
-// insertJobs stores jobs with multi-row INSERTs of up to enqueueChunk rows;
-// the caller runs it in a transaction when there is more than one chunk.
+// insertJobs stores jobs: on PostgreSQL with one INSERT … SELECT FROM
+// unnest, atomic by itself; on SQLite with multi-row INSERTs of up to
+// enqueueChunk rows, which the caller runs in a transaction when there is
+// more than one chunk.
 func (b *backend) insertJobs(ctx context.Context, ex execer, jobs []*stores.Job) error {
+	if b.cfg.Dialect == DialectPostgres {
+		_, err := ex.ExecContext(ctx, insertJobsUnnest, jobArrays(jobs)...)
+		return err
+	}
 	for start := 0; start < len(jobs); start += enqueueChunk {
 		chunk := jobs[start:min(start+enqueueChunk, len(jobs))]
 		args := make([]any, 0, len(chunk)*jobColumnCount)
@@ -89,15 +95,45 @@ func (b *backend) insertJobs(ctx context.Context, ex execer, jobs []*stores.Job)
 	return nil
 }
 
+// jobArrays returns the 27 array parameters of insertJobsUnnest.
+func jobArrays(jobs []*stores.Job) []any {
+	n := len(jobs)
+	var (
+		ids, types, queues, statuses, corrs, uks   = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		lastErrs, workers, followers, sids, stypes = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		args                                       = make([][]byte, n)
+		prios, created, sched, disp, started       = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		completed, timeouts, retries, maxRetries   = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		initial, maxDelay, ticks, attempts         = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		mults                                      = make([]float64, n)
+		cleaned                                    = make([]bool, n)
+	)
+	for i, j := range jobs {
+		ids[i], types[i], queues[i], statuses[i], corrs[i], uks[i] = j.ID, j.Type, j.Queue, string(j.Status), j.CorrelationID, j.UniqueKey
+		lastErrs[i], workers[i], followers[i], sids[i], stypes[i] = j.LastError, j.WorkerID, j.FollowerNodeID, j.ScheduleID, string(j.ScheduleType)
+		args[i] = j.Args
+		prios[i], created[i], sched[i], disp[i], started[i] = int64(j.Priority), unixMicro(j.CreatedAt), unixMicro(j.ScheduledAt), unixMicro(j.DispatchedAt), unixMicro(j.StartedAt)
+		completed[i], timeouts[i], retries[i], maxRetries[i] = unixMicro(j.CompletedAt), ms(j.Timeout), int64(j.RetryCount), int64(j.MaxRetries)
+		initial[i], maxDelay[i], ticks[i], attempts[i] = ms(j.RetryPolicy.InitialDelay), ms(j.RetryPolicy.MaxDelay), unixMicro(j.ScheduleTick), j.Attempt
+		mults[i], cleaned[i] = j.RetryPolicy.Multiplier, j.ChannelsCleaned
+	}
+	return []any{pq.StringArray(ids), pq.StringArray(types), pq.StringArray(queues), pq.ByteaArray(args), pq.StringArray(statuses),
+		pq.Int64Array(prios), pq.StringArray(corrs), pq.StringArray(uks),
+		pq.Int64Array(created), pq.Int64Array(sched), pq.Int64Array(disp), pq.Int64Array(started), pq.Int64Array(completed),
+		pq.Int64Array(timeouts), pq.Int64Array(retries), pq.Int64Array(maxRetries), pq.Int64Array(initial), pq.Float64Array(mults), pq.Int64Array(maxDelay),
+		pq.StringArray(lastErrs), pq.StringArray(workers), pq.StringArray(followers), pq.BoolArray(cleaned), pq.StringArray(sids), pq.StringArray(stypes),
+		pq.Int64Array(ticks), pq.Int64Array(attempts)}
+}
+
 // Enqueue stores one job (J1).
 func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
 	return s.b.wrap(ctx, s.b.insertJobs(ctx, s.b.db, []*stores.Job{job}))
 }
 
-// EnqueueMany stores every job or none (J1): one multi-row INSERT, atomic
-// by itself, or for batches above enqueueChunk several in one transaction.
+// EnqueueMany stores every job or none (J1): one INSERT, atomic by itself,
+// or on SQLite for batches above enqueueChunk several in one transaction.
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
-	if len(jobs) <= enqueueChunk {
+	if len(jobs) <= enqueueChunk || s.b.cfg.Dialect == DialectPostgres {
 		return s.b.wrap(ctx, s.b.insertJobs(ctx, s.b.db, jobs))
 	}
 	return s.b.inTx(ctx, func(tx *sql.Tx) error { return s.b.insertJobs(ctx, tx, jobs) })

@@ -229,6 +229,33 @@ ORDER BY completed_at LIMIT $2`,
 	members: sqliteMemberQueries,
 }
 
+// insertJobsUnnest (PostgreSQL) stores a batch of jobs with one parameter
+// per column whatever the batch size (no 65,535-parameter limit, one short
+// statement to parse): arrays in jobColumns order, times as Unix
+// microseconds with 0 for none, ” for a NULL unique key or schedule id and
+// an empty args for NULL args.
+var insertJobsUnnest = `INSERT INTO jobs (` + jobColumns + `)
+SELECT j.id, j.type, j.queue, NULLIF(j.args, ''::bytea), j.status, j.priority, j.correlation_id, NULLIF(j.unique_key, ''),
+	` + pgMicros("j.created_at") + `, ` + pgMicros("j.scheduled_at") + `, ` + pgMicros("j.dispatched_at") + `,
+	` + pgMicros("j.started_at") + `, ` + pgMicros("j.completed_at") + `,
+	j.timeout_ms, j.retry_count, j.max_retries, j.retry_initial_delay_ms, j.retry_multiplier, j.retry_max_delay_ms,
+	j.last_error, j.worker_id, j.follower_node_id, j.channels_cleaned, NULLIF(j.schedule_id, '')::uuid, j.schedule_type,
+	` + pgMicros("j.schedule_tick") + `, j.attempt
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::bigint[], $7::text[], $8::text[],
+	$9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
+	$14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::float8[], $19::bigint[],
+	$20::text[], $21::text[], $22::text[], $23::bool[], $24::text[], $25::text[], $26::bigint[], $27::bigint[])
+	AS j(` + jobColumns + `)`
+
+// pgMicros is the PostgreSQL expression of the time whose Unix
+// microseconds are in col, NULL for 0. Seconds and microseconds are added
+// apart: one product of interval and float8 past 2^53 µs (year 2255) would
+// lose the last microseconds.
+func pgMicros(col string) string {
+	return "CASE WHEN " + col + " = 0 THEN NULL ELSE timestamptz 'epoch' + (" + col + " / 1000000) * interval '1 second' + (" +
+		col + " % 1000000) * interval '1 microsecond' END"
+}
+
 // insertJobsSQL returns the multi-row INSERT of n jobs.
 func insertJobsSQL(dialectName string, n int) string {
 	return multiRowInsert("INSERT INTO jobs ("+jobColumns+") VALUES ", dialectName, n, jobColumnCount)

@@ -13,14 +13,7 @@ WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
 	// History rows: insertHistoryRows is followed by multiRowInsert's
 	// placeholders (SQLite); insertHistoryUnnest takes one array per column,
 	// times as Unix microseconds with 0 for none (PostgreSQL).
-	insertHistoryRows   = `INSERT INTO job_history (id, job_id, attempt, worker_id, started_at, completed_at, status, error, duration_ms) VALUES `
-	insertHistoryUnnest = `INSERT INTO job_history (id, job_id, attempt, worker_id, started_at, completed_at, status, error, duration_ms)
-SELECT h.id, h.job_id, h.attempt, h.worker_id,
-	CASE WHEN h.started = 0 THEN NULL ELSE timestamptz 'epoch' + h.started * interval '1 microsecond' END,
-	CASE WHEN h.completed = 0 THEN NULL ELSE timestamptz 'epoch' + h.completed * interval '1 microsecond' END,
-	h.status, h.error, h.duration_ms
-FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])
-	AS h(id, job_id, attempt, worker_id, started, completed, status, error, duration_ms)`
+	insertHistoryRows = `INSERT INTO job_history (id, job_id, attempt, worker_id, started_at, completed_at, status, error, duration_ms) VALUES `
 
 	// History purge: the rows are picked by completed_at.
 	purgeHistory = `DELETE FROM job_history WHERE id IN (
@@ -53,3 +46,13 @@ const (
 	historyInsertChunk = 1000
 	historyColumnCount = 9
 )
+
+// insertHistoryUnnest stores history rows on PostgreSQL (see
+// insertHistoryRows).
+var insertHistoryUnnest = `INSERT INTO job_history (id, job_id, attempt, worker_id, started_at, completed_at, status, error, duration_ms)
+SELECT h.id, h.job_id, h.attempt, h.worker_id,
+	` + pgMicros("h.started") + `,
+	` + pgMicros("h.completed") + `,
+	h.status, h.error, h.duration_ms
+FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])
+	AS h(id, job_id, attempt, worker_id, started, completed, status, error, duration_ms)`
