@@ -63,6 +63,11 @@ Invariants checked at the end, through the public API:
   crash_recovered    (cluster) the crashed worker and node were found dead and
                      their jobs recovered or released
 
+Defaults: --workers and --batch default per driver for a burn-down
+(printed on stderr and in the output): ent on PostgreSQL 8 workers,
+batch 1000; redis 8 workers, batch 500; ent on SQLite, inmemory and
+others 4 workers, batch 1000. The cluster scenario: 4 workers, batch 100.
+
 Several stores: repeat --driver and --dsn; they run one after another and
 are compared side by side in one table. Pairing rules:
   no --dsn               each --driver runs on its default store (ent: a fresh
@@ -148,8 +153,8 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	fs.Var(&dsns, "dsn", "data source name (repeatable; default: the driver's default store)")
 	scenario := fs.String("scenario", "burndown", "burndown or cluster")
 	jobs := fs.Int("jobs", 20000, "jobs to run (cluster: default 2000, spread over --duration)")
-	workers := fs.Int("workers", 4, "concurrent workers")
-	batch := fs.Int("batch", 100, "jobs per EnqueueMany, Dispatch and CompleteMany")
+	workers := fs.Int("workers", 0, "concurrent workers (default: the driver's, see Defaults)")
+	batch := fs.Int("batch", 0, "jobs per EnqueueMany, Dispatch, MarkRunningMany and CompleteMany (default: the driver's)")
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of a table")
 	lean := fs.Bool("lean", false, "leave out the log line and history row per job")
 	duration := fs.Duration("duration", 10*time.Second, "how long the cluster scenario runs before draining")
@@ -162,6 +167,9 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	}
 	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, Lean: *lean,
 		Duration: *duration, Progress: !*jsonOut && env.Terminal()}
+	if fs.Set("workers") && cfg.Workers == 0 || fs.Set("batch") && cfg.Batch == 0 {
+		return cli.Fail(env, "bench", cli.Usagef("--workers and --batch must be at least 1"))
+	}
 	if cfg.Scenario == "cluster" && !fs.Set("jobs") {
 		cfg.Jobs = 2000
 	}
@@ -222,9 +230,9 @@ func (c Config) validate() error {
 		return cli.Usagef("--scenario must be burndown or cluster, got %q", c.Scenario)
 	case c.Jobs < 1:
 		return cli.Usagef("--jobs must be at least 1, got %d", c.Jobs)
-	case c.Workers < 1 || c.Workers > 1000:
+	case c.Workers < 0 || c.Workers > 1000:
 		return cli.Usagef("--workers must be between 1 and 1000, got %d", c.Workers)
-	case c.Batch < 1 || c.Batch > stores.MaxBatch:
+	case c.Batch < 0 || c.Batch > stores.MaxBatch:
 		return cli.Usagef("--batch must be between 1 and %d, got %d", stores.MaxBatch, c.Batch)
 	case c.Duration < time.Second:
 		return cli.Usagef("--duration must be at least 1s, got %s", c.Duration)
@@ -303,6 +311,10 @@ func runTarget(ctx context.Context, env cli.Env, cfg Config, t Target, keep, qui
 	if n, err := s.Jobs().Query(ctx, stores.JobQuery{Limit: 1}); err == nil && len(n.Jobs) > 0 && !quiet {
 		fmt.Fprintf(env.Stderr, "bench: warning: %s already holds jobs; bench adds its own queue and leaves it behind\n", stores.RedactDSN(dsn))
 	}
+	cfg = cfg.withDefaults(t.Driver, dsn)
+	if !quiet {
+		fmt.Fprintf(env.Stderr, "bench: %s: %d workers, batch %d\n", t.Driver, cfg.Workers, cfg.Batch)
+	}
 	var r *Result
 	switch cfg.Scenario {
 	case "cluster":
@@ -325,3 +337,30 @@ func runTarget(ctx context.Context, env cli.Env, cfg Config, t Target, keep, qui
 // runID names the queue, nodes, workers and schedules of one run, so runs
 // never touch each other's records or a store's existing ones.
 func runID() string { return strings.ReplaceAll(stores.NewID()[24:], "-", "") }
+
+// withDefaults fills the worker count and batch size the flags left unset.
+// The cluster scenario keeps 4 workers and batches of 100 (it is about
+// failover, not throughput). A burn-down gets what measured best on 2
+// cores (docs/PERFORMANCE.md): round trips cost more than rows on a SQL
+// server, so batches of 1000; on PostgreSQL and Redis, more workers than
+// cores keep the server busy while each worker decodes its batch.
+func (c Config) withDefaults(driver, dsn string) Config {
+	workers, batch := 4, 100
+	if c.Scenario == "burndown" {
+		switch {
+		case driver == "redis":
+			workers, batch = 8, 500
+		case driver == "ent" && (strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")):
+			workers, batch = 8, 1000
+		default: // inmemory, ent on SQLite (one writer), other drivers
+			workers, batch = 4, 1000
+		}
+	}
+	if c.Workers == 0 {
+		c.Workers = workers
+	}
+	if c.Batch == 0 {
+		c.Batch = batch
+	}
+	return c
+}
