@@ -70,17 +70,25 @@ func (c Config) String() string {
 	return fmt.Sprintf("redis %s %s db=%d prefix=%s tls=%v%s", c.Mode, strings.Join(c.Addrs, ","), c.DB, c.Prefix, c.TLS, pw)
 }
 
-var lonePassword = regexp.MustCompile(`(://)[^:@/\s]+@`)
-
-// redact hides every password of a DSN, including the sentinel form's lone
-// "password@".
+// redact hides everything between the scheme and the last "@" (user,
+// password, or a lone sentinel password, whatever characters it holds) and
+// any password= option, so no malformed DSN can leak a secret into an error.
 func redact(dsn string) string {
-	return stores.RedactDSN(lonePassword.ReplaceAllString(dsn, "${1}xxxxx@"))
+	if scheme, rest, ok := strings.Cut(dsn, "://"); ok {
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			dsn = scheme + "://xxxxx@" + rest[i+1:]
+		}
+	}
+	return queryPassword.ReplaceAllString(stores.RedactDSN(dsn), "${1}xxxxx")
 }
+
+// queryPassword matches a password option up to the next "&": in a URL DSN
+// even an unescaped space belongs to the value.
+var queryPassword = regexp.MustCompile(`(?i)(password=)[^&]*`)
 
 func dsnError(dsn, format string, args ...any) error {
 	return fmt.Errorf("orchestrix/redis: bad DSN %q: %s; %w\naccepted forms:\n%s",
-		redact(dsn), fmt.Sprintf(format, args...), stores.ErrInvalidArgument, DSNForms)
+		redact(dsn), redact(fmt.Sprintf(format, args...)), stores.ErrInvalidArgument, DSNForms)
 }
 
 // ParseDSN parses a DSN of one of the forms in DSNForms. Errors say what is
@@ -107,10 +115,12 @@ func ParseDSN(dsn string) (Config, error) {
 		return cfg, dsnError(dsn, "unknown scheme %q", scheme)
 	}
 	rest, rawQuery, _ := strings.Cut(rest, "?")
-	authority, path, _ := strings.Cut(rest, "/")
-	if i := strings.LastIndex(authority, "@"); i >= 0 {
-		info := authority[:i]
-		authority = authority[i+1:]
+	// User info ends at the last "@" before the query, even when an
+	// unescaped password holds "/": splitting off the path first would read
+	// part of the password as a host and echo it in an error.
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		info := rest[:i]
+		rest = rest[i+1:]
 		user, pass, hasPass := strings.Cut(info, ":")
 		var err1, err2 error
 		if cfg.Username, err1 = url.PathUnescape(user); err1 == nil {
@@ -124,6 +134,7 @@ func ParseDSN(dsn string) (Config, error) {
 			cfg.Username, cfg.Password = "", cfg.Username
 		}
 	}
+	authority, path, _ := strings.Cut(rest, "/")
 	if authority == "" {
 		return cfg, dsnError(dsn, "missing host")
 	}
