@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -91,6 +92,7 @@ Examples:
   orchestrix-store bench --driver ent --dsn sqlite:///tmp/a.db --dsn 'postgres://postgres@127.0.0.1:5432/bench?sslmode=disable'
   orchestrix-store bench --driver redis --dsn 'redis://127.0.0.1:6379/9?prefix=bench'
   orchestrix-store bench --scenario cluster --duration 20s --json
+  orchestrix-store bench --lean --jobs 100000 --cpuprofile cpu.pprof   # then: go tool pprof -top cpu.pprof
 `
 
 // Config is one bench run's parameters.
@@ -159,6 +161,7 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	lean := fs.Bool("lean", false, "leave out the log line and history row per job")
 	duration := fs.Duration("duration", 10*time.Second, "how long the cluster scenario runs before draining")
 	keep := fs.Bool("keep", false, "keep the temporary SQLite folder of a default ent store")
+	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	if done, code := fs.Parse(args); done {
 		return code
 	}
@@ -181,6 +184,17 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 		return cli.Fail(env, "bench", err)
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return cli.Fail(env, "bench", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return cli.Fail(env, "bench", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var results []*Result
 	for _, t := range targets {
 		r, err := runTarget(ctx, env, cfg, t, *keep, *jsonOut)
