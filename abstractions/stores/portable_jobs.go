@@ -92,14 +92,40 @@ func (j *jobStore) Dispatch(ctx context.Context, p DispatchParams) ([]*Job, erro
 	return j.d.Dispatch(ctx, p)
 }
 
-func (j *jobStore) MarkRunning(ctx context.Context, ref Ref, workerID string, now time.Time) (*Job, error) {
+// transition is the gate of the single-job transitions after dispatch (J5):
+// the store and context, the ref, an optional error message, and now.
+func (j *jobStore) transition(ctx context.Context, ref *Ref, errMsg string, now *time.Time) error {
 	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	c.ref("ref", ref)
+	c.text("errMsg", errMsg, MaxTextLen)
+	c.now("now", now)
+	return c.err
+}
+
+// batchTransition is the gate of the batch transitions (J5).
+func (j *jobStore) batchTransition(ctx context.Context, refs []Ref, workerID string, now *time.Time) error {
+	if err := j.s.check(ctx); err != nil {
+		return err
+	}
+	var c checker
+	checkBatch(&c, "refs", len(refs))
+	for i := range refs {
+		c.ref(indexed("refs", i), &refs[i])
+	}
+	c.optName("workerID", workerID)
+	c.now("now", now)
+	return c.err
+}
+
+func (j *jobStore) MarkRunning(ctx context.Context, ref Ref, workerID string, now time.Time) (*Job, error) {
+	if err := j.transition(ctx, &ref, "", &now); err != nil {
 		return nil, err
 	}
 	var c checker
-	c.ref("ref", &ref)
 	c.optName("workerID", workerID)
-	c.now("now", &now)
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -107,88 +133,43 @@ func (j *jobStore) MarkRunning(ctx context.Context, ref Ref, workerID string, no
 }
 
 func (j *jobStore) MarkRunningMany(ctx context.Context, refs []Ref, workerID string, now time.Time) ([]error, error) {
-	if err := j.s.check(ctx); err != nil {
+	if err := j.batchTransition(ctx, refs, workerID, &now); err != nil {
 		return nil, err
-	}
-	var c checker
-	checkBatch(&c, "refs", len(refs))
-	for i := range refs {
-		c.ref(indexed("refs", i), &refs[i])
-	}
-	c.optName("workerID", workerID)
-	c.now("now", &now)
-	if c.err != nil {
-		return nil, c.err
 	}
 	return j.d.MarkRunningMany(ctx, refs, workerID, now)
 }
 
 func (j *jobStore) Complete(ctx context.Context, ref Ref, now time.Time) error {
-	if err := j.s.check(ctx); err != nil {
+	if err := j.transition(ctx, &ref, "", &now); err != nil {
 		return err
-	}
-	var c checker
-	c.ref("ref", &ref)
-	c.now("now", &now)
-	if c.err != nil {
-		return c.err
 	}
 	return j.d.Complete(ctx, ref, now)
 }
 
 func (j *jobStore) CompleteMany(ctx context.Context, refs []Ref, now time.Time) ([]error, error) {
-	if err := j.s.check(ctx); err != nil {
+	if err := j.batchTransition(ctx, refs, "", &now); err != nil {
 		return nil, err
-	}
-	var c checker
-	checkBatch(&c, "refs", len(refs))
-	for i := range refs {
-		c.ref(indexed("refs", i), &refs[i])
-	}
-	c.now("now", &now)
-	if c.err != nil {
-		return nil, c.err
 	}
 	return j.d.CompleteMany(ctx, refs, now)
 }
 
 func (j *jobStore) Fail(ctx context.Context, ref Ref, errMsg string, now time.Time) error {
-	if err := j.s.check(ctx); err != nil {
+	if err := j.transition(ctx, &ref, errMsg, &now); err != nil {
 		return err
-	}
-	var c checker
-	c.ref("ref", &ref)
-	c.text("errMsg", errMsg, MaxTextLen)
-	c.now("now", &now)
-	if c.err != nil {
-		return c.err
 	}
 	return j.d.Fail(ctx, ref, errMsg, now)
 }
 
 func (j *jobStore) TimeOut(ctx context.Context, ref Ref, now time.Time) error {
-	if err := j.s.check(ctx); err != nil {
+	if err := j.transition(ctx, &ref, "", &now); err != nil {
 		return err
-	}
-	var c checker
-	c.ref("ref", &ref)
-	c.now("now", &now)
-	if c.err != nil {
-		return c.err
 	}
 	return j.d.TimeOut(ctx, ref, now)
 }
 
 func (j *jobStore) Retry(ctx context.Context, ref Ref, errMsg string, now time.Time) (*Job, bool, error) {
-	if err := j.s.check(ctx); err != nil {
+	if err := j.transition(ctx, &ref, errMsg, &now); err != nil {
 		return nil, false, err
-	}
-	var c checker
-	c.ref("ref", &ref)
-	c.text("errMsg", errMsg, MaxTextLen)
-	c.now("now", &now)
-	if c.err != nil {
-		return nil, false, c.err
 	}
 	return j.d.Retry(ctx, ref, errMsg, now)
 }
@@ -207,15 +188,8 @@ func (j *jobStore) Cancel(ctx context.Context, id string, now time.Time) error {
 }
 
 func (j *jobStore) MoveToDeadLetter(ctx context.Context, ref Ref, errMsg string, now time.Time) (*DeadLetter, error) {
-	if err := j.s.check(ctx); err != nil {
+	if err := j.transition(ctx, &ref, errMsg, &now); err != nil {
 		return nil, err
-	}
-	var c checker
-	c.ref("ref", &ref)
-	c.text("errMsg", errMsg, MaxTextLen)
-	c.now("now", &now)
-	if c.err != nil {
-		return nil, c.err
 	}
 	return j.d.MoveToDeadLetter(ctx, ref, errMsg, now)
 }
