@@ -326,6 +326,31 @@ func (r *retryJobs) CompleteMany(ctx context.Context, refs []stores.Ref, now tim
 	return res, err
 }
 
+// MarkRunningMany repeats a failed call; a ref that then conflicts because
+// the lost call marked it running counts as marked.
+func (r *retryJobs) MarkRunningMany(ctx context.Context, refs []stores.Ref, workerID string, now time.Time) (res []error, err error) {
+	now = stores.NormalizeTime(now)
+	lost := false
+	err = retry(ctx, func() error {
+		res, err = r.JobStore.MarkRunningMany(ctx, refs, workerID, now)
+		if Transient(ctx, err) {
+			lost = true
+		}
+		return err
+	})
+	if err == nil && lost {
+		for i, e := range res {
+			if errors.Is(e, stores.ErrConflict) {
+				if _, ok := r.shows(ctx, refs[i], stores.StatusRunning, func(g *stores.Job) bool { return g.StartedAt.Equal(now) }); ok {
+					RetryStats.Reconciled.Add(1)
+					res[i] = nil
+				}
+			}
+		}
+	}
+	return res, err
+}
+
 func (r *retryJobs) Retry(ctx context.Context, ref stores.Ref, msg string, now time.Time) (j *stores.Job, retried bool, err error) {
 	now = stores.NormalizeTime(now)
 	err = retryAmbiguous(ctx, func() error { j, retried, err = r.JobStore.Retry(ctx, ref, msg, now); return err }, func(err error) bool {
@@ -403,6 +428,12 @@ type retryHistory struct{ stores.HistoryStore }
 func (r *retryHistory) Append(ctx context.Context, h *stores.JobHistory) error {
 	return retryAmbiguous(ctx, func() error { return r.HistoryStore.Append(ctx, h) }, func(err error) bool {
 		return errors.Is(err, stores.ErrAlreadyExists) // the id is the caller's: the lost call stored it
+	})
+}
+
+func (r *retryHistory) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
+	return retryAmbiguous(ctx, func() error { return r.HistoryStore.AppendMany(ctx, rows) }, func(err error) bool {
+		return errors.Is(err, stores.ErrAlreadyExists) // all or none, ids fixed before the first try
 	})
 }
 

@@ -267,10 +267,19 @@ func (p *Postgres) Start() error {
 	if err := p.ctl("start", "-W", "-l", filepath.Join(p.dir, "server.log"), "-o", opts); err != nil {
 		return fmt.Errorf("%w\nlog: %s", err, tail(filepath.Join(p.dir, "server.log")))
 	}
-	if err := waitPort(p.Port, 60*time.Second); err != nil {
-		return fmt.Errorf("%w\nlog: %s", err, tail(filepath.Join(p.dir, "server.log")))
+	// The port opens before the server accepts sessions ("the database
+	// system is starting up"): poll pg_isready until it does.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := exec.Command(filepath.Join(p.bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(p.Port)).Run()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("PostgreSQL not ready after 60s: %v\nlog: %s", err, tail(filepath.Join(p.dir, "server.log")))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return nil
 }
 
 // Stop shuts the server down the way an operator restarting it does: fast
