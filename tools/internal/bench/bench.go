@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -49,7 +50,16 @@ Scenarios:
       and complete the rest. Part-way the leader node and one worker crash
       (stop renewing and heartbeating); the survivors must detect and
       recover them. Runs for --duration, then drains. --jobs is spread over
-      the run (default 2000 for this scenario).
+      the run (default 2000 for this scenario). --lease is the leadership
+      TTL (renewed every fifth of it); --dead-after is how long a silent
+      worker or node lives before the leader declares it dead: keep it
+      above a server restart and the machine's scheduling hiccups, or live
+      members are declared dead (they learn it from their next heartbeat).
+      A store error other than ErrConflict, ErrNotFound and
+      ErrInvalidArgument is transient: the call is repeated with backoff
+      and counted (transient_errors); an outage over 30s ends the run.
+      The run stops firing and producing, waits until every node has seen
+      that, then drains until no job of the run is unfinished.
 
 Invariants checked at the end, through the public API:
   terminal_once      every job of the run is terminal or a dead letter, exactly
@@ -60,7 +70,8 @@ Invariants checked at the end, through the public API:
   fencing_monotonic  (cluster) each new leadership term is greater than every
                      term seen before
   leases_disjoint    (cluster) [acquired, expires) of distinct terms never overlap
-  claim_exclusive    (cluster) of nodes racing to claim a job, at most one won
+  claim_exclusive    (cluster) no job had two follower owners at a time (a
+                     claim after the owner's release is a handover)
   crash_recovered    (cluster) the crashed worker and node were found dead and
                      their jobs recovered or released
 
@@ -93,6 +104,7 @@ Examples:
   orchestrix-store bench --driver redis --dsn 'redis://127.0.0.1:6379/9?prefix=bench'
   orchestrix-store bench --scenario cluster --duration 20s --json
   orchestrix-store bench --lean --jobs 100000 --cpuprofile cpu.pprof   # then: go tool pprof -top cpu.pprof
+  orchestrix-store bench --scenario cluster --memprofile mem.pprof      # then: go tool pprof -sample_index=inuse_space -top mem.pprof
 `
 
 // Config is one bench run's parameters.
@@ -103,7 +115,10 @@ type Config struct {
 	Batch    int
 	Lean     bool
 	Duration time.Duration
-	Progress bool // draw a progress bar on stderr
+	// Lease is the cluster scenario's leadership TTL; DeadAfter how long a
+	// silent member lives before it is declared dead (W2).
+	Lease, DeadAfter time.Duration
+	Progress         bool // draw a progress bar on stderr
 }
 
 // Target is one store to run against.
@@ -142,6 +157,7 @@ type Result struct {
 	WorkJobsPerSec   float64              `json:"work_jobs_per_sec"`
 	Ops              map[string]OpStats   `json:"ops"`
 	Invariants       map[string]Invariant `json:"invariants"`
+	TransientErrors  int                  `json:"transient_errors"` // store errors the cluster scenario retried
 	Events           []string             `json:"events,omitempty"`
 	Error            string               `json:"error,omitempty"`
 	OK               bool                 `json:"ok"`
@@ -161,7 +177,10 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	lean := fs.Bool("lean", false, "leave out the log line and history row per job")
 	duration := fs.Duration("duration", 10*time.Second, "how long the cluster scenario runs before draining")
 	keep := fs.Bool("keep", false, "keep the temporary SQLite folder of a default ent store")
+	lease := fs.Duration("lease", DefaultLease, "cluster: leadership lease TTL")
+	deadAfter := fs.Duration("dead-after", DefaultDeadAfter, "cluster: a worker or node silent this long is declared dead")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
+	memProfile := fs.String("memprofile", "", "write a pprof heap profile to this file at the end of the run (after a GC)")
 	if done, code := fs.Parse(args); done {
 		return code
 	}
@@ -169,7 +188,7 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 		return cli.Fail(env, "bench", cli.Usagef("unexpected argument %q (bench takes only flags)", fs.Arg(0)))
 	}
 	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, Lean: *lean,
-		Duration: *duration, Progress: !*jsonOut && env.Terminal()}
+		Duration: *duration, Lease: *lease, DeadAfter: *deadAfter, Progress: !*jsonOut && env.Terminal()}
 	if fs.Set("workers") && cfg.Workers == 0 || fs.Set("batch") && cfg.Batch == 0 {
 		return cli.Fail(env, "bench", cli.Usagef("--workers and --batch must be at least 1"))
 	}
@@ -194,6 +213,19 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 			return cli.Fail(env, "bench", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile) // now, so a bad path fails before the run
+		if err != nil {
+			return cli.Fail(env, "bench", err)
+		}
+		defer f.Close()
+		defer func() {
+			runtime.GC() // the profile then shows live memory as of now
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				fmt.Fprintf(env.Stderr, "%s bench: write the heap profile: %s\n", cli.Program, err)
+			}
+		}()
 	}
 	var results []*Result
 	for _, t := range targets {
@@ -250,6 +282,10 @@ func (c Config) validate() error {
 		return cli.Usagef("--batch must be between 1 and %d, got %d", stores.MaxBatch, c.Batch)
 	case c.Duration < time.Second:
 		return cli.Usagef("--duration must be at least 1s, got %s", c.Duration)
+	case c.Lease < 500*time.Millisecond:
+		return cli.Usagef("--lease must be at least 500ms, got %s", c.Lease)
+	case c.DeadAfter < 2*heartbeatEvery:
+		return cli.Usagef("--dead-after must be at least %s (two heartbeats), got %s", 2*heartbeatEvery, c.DeadAfter)
 	}
 	return nil
 }
