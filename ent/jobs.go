@@ -127,14 +127,14 @@ func jobArrays(jobs []*stores.Job) []any {
 
 // Enqueue stores one job (J1).
 func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
-	return s.b.wrap(ctx, s.b.insertJobs(ctx, s.b.db, []*stores.Job{job}))
+	return s.b.wrap(ctx, s.b.insertJobs(ctx, onceExecer{s.b.db}, []*stores.Job{job}))
 }
 
 // EnqueueMany stores every job or none (J1): one INSERT, atomic by itself,
 // or on SQLite for batches above enqueueChunk several in one transaction.
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
 	if len(jobs) <= enqueueChunk || s.b.cfg.Dialect == DialectPostgres {
-		return s.b.wrap(ctx, s.b.insertJobs(ctx, s.b.db, jobs))
+		return s.b.wrap(ctx, s.b.insertJobs(ctx, onceExecer{s.b.db}, jobs))
 	}
 	return s.b.inTx(ctx, func(tx *sql.Tx) error { return s.b.insertJobs(ctx, tx, jobs) })
 }

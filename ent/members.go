@@ -197,14 +197,14 @@ func (s *workerStore) Dead(ctx context.Context, now time.Time, timeout time.Dura
 }
 
 // AdjustLoad adds delta to a worker's load in one statement, never below
-// zero (W2).
+// zero (W2), never re-run by database/sql (see execOnce).
 func (s *workerStore) AdjustLoad(ctx context.Context, id string, delta int) (int, error) {
 	return s.b.adjust(ctx, s.b.q.members.adjustWorkerLoad, "worker", id, delta)
 }
 
 func (b *backend) adjust(ctx context.Context, query, kind, id string, delta int) (int, error) {
 	var n int
-	err := b.db.QueryRowContext(ctx, query, id, delta).Scan(&n)
+	err := queryRowOnce(ctx, b.db, query, []any{id, delta}, &n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("%s %q: %w", kind, id, stores.ErrNotFound)
 	}

@@ -92,3 +92,35 @@ type execer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
+
+// execOnce runs one statement on a connection taken for it alone, so that
+// database/sql never runs it a second time. *sql.DB re-executes a statement
+// whose connection the driver reports bad, and lib/pq reports a terminated
+// backend or a connection lost mid-reply that way: a write that committed
+// before its reply was lost would apply twice (a load counted twice, a batch
+// reported as a duplicate of itself). The caller gets the error instead.
+func execOnce(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.ExecContext(ctx, query, args...)
+}
+
+// queryRowOnce is execOnce for a statement that returns one row.
+func queryRowOnce(ctx context.Context, db *sql.DB, query string, args []any, dest ...any) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+// onceExecer runs ExecContext through execOnce.
+type onceExecer struct{ *sql.DB }
+
+func (o onceExecer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return execOnce(ctx, o.DB, query, args...)
+}
