@@ -41,7 +41,10 @@ func printTable(w io.Writer, rs []*Result) {
 			seen[op] = true
 		}
 	}
-	fmt.Fprintln(tw, "latency p50 / p99 ms (count)\t")
+	// Section headers carry an empty cell per run: a line with fewer cells
+	// would end tabwriter's column block and misalign the rows below it.
+	none := func(*Result) string { return "" }
+	row("latency p50 / p99 ms (count)", none)
 	for _, op := range opOrder {
 		if !seen[op] {
 			continue
@@ -54,7 +57,7 @@ func printTable(w io.Writer, rs []*Result) {
 			return fmt.Sprintf("%.2f / %.2f (%d)", s.P50Ms, s.P99Ms, s.Count)
 		})
 	}
-	fmt.Fprintln(tw, "invariants\t")
+	row("invariants", none)
 	var names []string
 	seen = map[string]bool{}
 	for _, r := range rs {
