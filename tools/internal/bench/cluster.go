@@ -799,11 +799,14 @@ func (c *cluster) runWorker(ctx context.Context, i int, crashed *atomic.Bool) er
 		if crashed.Load() {
 			// A crashed worker beats no more. It crashes for good with its
 			// next batch running (so the leader has jobs to recover), or
-			// after half a second without one.
+			// without one after a window that ends well before the leader
+			// can find it dead: a batch started after the leader's Recover
+			// would be left running with nobody to recover it.
 			if crashSeen.IsZero() {
 				crashSeen = now
 			}
-			if now.Sub(crashSeen) > 500*time.Millisecond {
+			window := min(500*time.Millisecond, (c.cfg.DeadAfter-heartbeatEvery)/2)
+			if now.Sub(crashSeen) > window || c.workerFound.Load() {
 				c.event("crash: %s stopped while idle", id)
 				return nil
 			}
@@ -864,9 +867,12 @@ func (c *cluster) work(ctx context.Context, l latencies, worker string, got []*s
 	for i, e := range marked {
 		if again && errors.Is(e, stores.ErrConflict) {
 			// The reply was lost: the job may be running by this very call.
+			// Only this worker marks its own attempt running, so running
+			// with this worker and attempt means this call did it (stores
+			// may round StartedAt, so it is not compared).
 			var j *stores.Job
 			if gerr := c.do(ctx, func() (err error) { j, err = c.s.Jobs().Get(ctx, refs[i].ID); return err }); gerr == nil &&
-				j.Status == stores.StatusRunning && j.WorkerID == worker && j.Attempt == refs[i].Attempt && j.StartedAt.Equal(started) {
+				j.Status == stores.StatusRunning && j.WorkerID == worker && j.Attempt == refs[i].Attempt {
 				e = nil
 			} else if gerr != nil && !errors.Is(gerr, stores.ErrNotFound) {
 				return fmt.Errorf("worker %s look up job %s after a lost reply: %w", worker, refs[i].ID, gerr)
