@@ -451,7 +451,7 @@ func (c *cluster) runNode(ctx context.Context, i int, crashed *atomic.Bool, hold
 		if now.Sub(lastBeat) >= heartbeatEvery {
 			var hb stores.Heartbeat
 			if err := c.do(ctx, func() error {
-				return l.time(opHeartbeat, func() (err error) { hb, err = c.s.Nodes().Heartbeat(ctx, node, now); return err })
+				return l.time(opHeartbeat, func() (err error) { hb, err = c.s.Nodes().Heartbeat(ctx, node, time.Now()); return err })
 			}); err != nil {
 				return fmt.Errorf("node %s heartbeat: %w", id, err)
 			}
@@ -813,7 +813,7 @@ func (c *cluster) runWorker(ctx context.Context, i int, crashed *atomic.Bool) er
 		} else if now.Sub(lastBeat) >= heartbeatEvery {
 			var hb stores.Heartbeat
 			if err := c.do(ctx, func() error {
-				return l.time(opHeartbeat, func() (err error) { hb, err = c.s.Workers().Heartbeat(ctx, w, now); return err })
+				return l.time(opHeartbeat, func() (err error) { hb, err = c.s.Workers().Heartbeat(ctx, w, time.Now()); return err })
 			}); err != nil {
 				return fmt.Errorf("worker %s heartbeat: %w", id, err)
 			}
@@ -827,7 +827,7 @@ func (c *cluster) runWorker(ctx context.Context, i int, crashed *atomic.Bool) er
 		// until the leader's DispatchLease requeues it.
 		if err := c.do(ctx, func() error {
 			return l.time(opDispatch, func() (err error) {
-				got, err = c.s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{c.queue}, Limit: min(c.cfg.Batch, 20), Now: now, WorkerID: id})
+				got, err = c.s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{c.queue}, Limit: min(c.cfg.Batch, 20), Now: time.Now(), WorkerID: id})
 				return err
 			})
 		}); err != nil {
