@@ -106,7 +106,27 @@ func TestHelperProcess(t *testing.T) {
 // four dispatching goroutines each drain the store at dsn concurrently, and
 // checks that every job was handed out exactly once (J4, E4).
 func checkTwoProcessesDispatch(t *testing.T, dsn string, pause time.Duration) {
+	// Every round checks exactly-once dispatch. A round in which one process
+	// got no job at all proves nothing about racing (SQLite's lock is not
+	// fair, and a loaded machine can starve one process), so it is run
+	// again, a few times at most, before that counts as a failure.
+	for round := 1; ; round++ {
+		counts := raceTwoProcesses(t, dsn, pause)
+		if t.Failed() || (counts[0] > 0 && counts[1] > 0) {
+			return
+		}
+		if round == 3 {
+			t.Fatalf("in %d rounds one helper always dispatched nothing (%v): the processes did not race", round, counts)
+		}
+		t.Logf("round %d: one helper dispatched nothing (%v); racing again", round, counts)
+	}
+}
+
+// raceTwoProcesses is one round of checkTwoProcessesDispatch; it returns how
+// many jobs each helper dispatched.
+func raceTwoProcesses(t *testing.T, dsn string, pause time.Duration) [2]int {
 	const total = 3000
+	var counts [2]int
 	ctx := t.Context()
 	st, err := stores.OpenContext(ctx, "ent", dsn)
 	if err != nil {
@@ -164,9 +184,7 @@ func checkTwoProcessesDispatch(t *testing.T, dsn string, pause time.Duration) {
 				n++
 			}
 		}
-		if n == 0 {
-			t.Errorf("helper %d dispatched nothing: the processes did not race", i)
-		}
+		counts[i] = n
 		t.Logf("helper %d dispatched %d jobs", i, n)
 	}
 	for id, n := range got {
@@ -192,6 +210,7 @@ func checkTwoProcessesDispatch(t *testing.T, dsn string, pause time.Duration) {
 			t.Fatalf("job %s after the race: %+v, %v", id, j, err)
 		}
 	}
+	return counts
 }
 
 func TestJ4_TwoProcessesDispatchSQLiteFile(t *testing.T) {
