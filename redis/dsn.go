@@ -115,6 +115,12 @@ func ParseDSN(dsn string) (Config, error) {
 		return cfg, dsnError(dsn, "unknown scheme %q", scheme)
 	}
 	rest, rawQuery, _ := strings.Cut(rest, "?")
+	if strings.Contains(rawQuery, "@") {
+		// Either a password holds an unescaped "?" or an option value an
+		// unescaped "@"; guessing wrong would echo the password as an option
+		// name or connect somewhere else, so neither is read.
+		return cfg, dsnError(dsn, `"@" after "?": percent-encode "?" in a password as %%3F, or "@" in an option as %%40`)
+	}
 	// User info ends at the last "@" before the query, even when an
 	// unescaped password holds "/": splitting off the path first would read
 	// part of the password as a host and echo it in an error.
@@ -247,6 +253,21 @@ func parseDB(s string) (int, error) {
 }
 
 // hostPort checks host[:port] and adds the default port 6379.
+// validHost accepts an IP address (IPv6 with an optional %zone) or a DNS
+// name; anything else is more likely a mistyped option or password than a
+// host, and go-redis would only fail later with a vaguer error.
+func validHost(host string) bool {
+	if ip, _, _ := strings.Cut(host, "%"); net.ParseIP(ip) != nil {
+		return true
+	}
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func hostPort(h string) (string, error) {
 	if h == "" {
 		return "", errors.New("empty host in host list")
@@ -264,6 +285,9 @@ func hostPort(h string) (string, error) {
 	}
 	if host == "" {
 		return "", fmt.Errorf("empty host name in %q", h)
+	}
+	if !validHost(host) {
+		return "", fmt.Errorf("bad host %q: want a DNS name (letters, digits, '.', '-', '_') or an IP address", h)
 	}
 	return net.JoinHostPort(host, port), nil
 }

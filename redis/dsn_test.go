@@ -67,6 +67,9 @@ func TestParseDSNErrors(t *testing.T) {
 		{"redis://h?master=m", "needs redis+sentinel"},
 		{"redis://u:p%zz@h", "not URL-escaped"},
 		{"redis+sentinel://hunter2@s1?sentinel_password=%zz", "not URL-encoded"},
+		{"redis://h?client_name=a@b", `"@" after "?"`},
+		{"redis://h=1", "bad host"},
+		{"redis+cluster://a:1,b!:2", "bad host"},
 	}
 	for _, c := range cases {
 		_, err := ParseDSN(c.dsn)
@@ -98,6 +101,9 @@ func TestParseDSNNeverEchoesPassword(t *testing.T) {
 		"redis://h?sentinel_password=hunter2&bogus=1",
 		"redis://h?sentinel_password=hunter2&pool_size=x",
 		"redis+cluster://u:hunter2@h1,h2/5",
+		"redis://u?:hunter2@h", // an unescaped "?" in the user info (found by FuzzParseDSN)
+		"redis://u:hun?ter2@h",
+		"redis://:x@hsentinel_password=hunter2", // a forgotten "?" (found by FuzzParseDSN)
 	} {
 		_, err := ParseDSN(dsn)
 		if err == nil {
