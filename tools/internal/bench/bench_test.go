@@ -199,17 +199,60 @@ func TestHelp(t *testing.T) {
 }
 
 func TestPercentile(t *testing.T) {
-	var ds []time.Duration
+	var h histogram
 	for i := 1; i <= 100; i++ {
-		ds = append(ds, time.Duration(i)*time.Millisecond)
+		h.add(time.Duration(i) * time.Millisecond)
 	}
-	if p := percentile(ds, 0.5); p != 50*time.Millisecond {
+	// Buckets are at most 1/64 of their value wide, reported by midpoint.
+	near := func(got, want time.Duration) bool { return got >= want-want/128 && got <= want+want/128 }
+	if p := h.percentile(0.5); !near(p, 50*time.Millisecond) {
 		t.Errorf("p50 = %s", p)
 	}
-	if p := percentile(ds, 0.99); p != 99*time.Millisecond {
+	if p := h.percentile(0.99); !near(p, 99*time.Millisecond) || near(p, 100*time.Millisecond) {
 		t.Errorf("p99 = %s", p)
 	}
-	if p := percentile(ds[:1], 0.99); p != time.Millisecond {
+	if p := h.percentile(1); !near(p, 100*time.Millisecond) {
+		t.Errorf("p100 = %s", p)
+	}
+	var one histogram
+	one.add(time.Millisecond)
+	if p := one.percentile(0.99); !near(p, time.Millisecond) {
 		t.Errorf("p99 of one = %s", p)
+	}
+	// Below 128µs every microsecond has its own bucket.
+	var small histogram
+	for _, us := range []int{3, 5, 127} {
+		small.add(time.Duration(us) * time.Microsecond)
+	}
+	if p := small.percentile(0.5); p != 5*time.Microsecond {
+		t.Errorf("p50 of 3, 5, 127µs = %s", p)
+	}
+	if p := small.percentile(1); p != 127*time.Microsecond {
+		t.Errorf("max of 3, 5, 127µs = %s", p)
+	}
+}
+
+// TestHistogramBuckets: every duration falls in a bucket whose midpoint is
+// within 1/128 of it, buckets are in order, and merging adds counts.
+func TestHistogramBuckets(t *testing.T) {
+	prev := -1
+	for d := time.Microsecond; d < 100*time.Hour; d = d*9/8 + time.Microsecond {
+		i := histBucket(d)
+		if i < prev {
+			t.Fatalf("%s is in bucket %d, before the bucket %d of a shorter duration", d, i, prev)
+		}
+		prev = i
+		us := d.Truncate(time.Microsecond)
+		if v := histValue(i); v < us-us/128 || v > us+us/128 {
+			t.Fatalf("%s is in bucket %d reported as %s", d, i, v)
+		}
+	}
+	var a, b histogram
+	a.add(time.Millisecond)
+	b.add(time.Second)
+	b.add(time.Second)
+	a.merge(&b)
+	if a.n != 3 || a.percentile(0.34) < time.Second-time.Second/128 {
+		t.Errorf("merged: n=%d p34=%s", a.n, a.percentile(0.34))
 	}
 }
