@@ -22,13 +22,14 @@ func runBurndown(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) 
 	var lat collector
 
 	// Build every job up front so the insert phase times only the store.
+	ids := newJobIDs(id, cfg.Jobs)
+	expected := newJobSet(ids)
 	jobs := make([]*stores.Job, cfg.Jobs)
-	expected := make(map[string]bool, cfg.Jobs)
 	now := time.Now()
 	for i := range jobs {
-		jobs[i] = &stores.Job{ID: stores.NewID(), Type: "bench.burndown", Queue: queue,
+		jobs[i] = &stores.Job{ID: ids.id(i), Type: "bench.burndown", Queue: queue,
 			Args: []byte(`{"n":` + strconv.Itoa(i) + `}`), CreatedAt: now}
-		expected[jobs[i].ID] = true
+		expected.add(jobs[i].ID)
 	}
 
 	// Insert phase: batches of cfg.Batch, cfg.Workers inserters at once.
@@ -66,7 +67,7 @@ feed:
 	}
 
 	// Work phase: each worker dispatches a batch and runs it to completion.
-	rec := newReceipts()
+	rec := newReceipts(ids)
 	conflicts := &conflictLog{}
 	var done atomic.Int64
 	bar = newProgress(env.Stderr, cfg.Progress, cfg.Jobs, "work   ")
@@ -100,16 +101,15 @@ feed:
 	r.WorkJobsPerSec = float64(done.Load()) / work.Seconds()
 	r.Ops = lat.summary()
 
-	live, err := queueJobs(ctx, s, queue)
-	if err != nil {
+	terminal := newTerminalCheck(expected, true)
+	if err := scanQueueJobs(ctx, s, direct, queue, terminal.job); err != nil {
 		return nil, err
 	}
-	dls, err := queueDeadLetters(ctx, s, queue)
-	if err != nil {
+	if err := scanQueueDeadLetters(ctx, s, direct, queue, terminal.deadLetter); err != nil {
 		return nil, err
 	}
 	r.Invariants = map[string]Invariant{
-		"terminal_once":     checkTerminalOnce(expected, live, dls, true),
+		"terminal_once":     terminal.result(),
 		"dispatch_once":     rec.invariant(),
 		"transitions_clean": conflicts.invariant(),
 	}

@@ -48,18 +48,13 @@ type termSpan struct {
 	start, end time.Time
 }
 
-// claimKey is one claim round of a job: nodes race for it, one may win.
-type claimKey struct {
-	job   string
-	round int
-}
-
 // ownership is a claim the run is sure a node holds: no release of the
 // node overlapped the claim call, and epoch is the count of the node's
 // releases begun before it. A release begun later ends the ownership.
+// node is the node's number (nodeID), 0 for no owner; eight bytes, as the
+// run keeps one per job.
 type ownership struct {
-	node  string
-	epoch int
+	node, epoch int32
 }
 
 // cluster is the shared state of one cluster run.
@@ -69,6 +64,7 @@ type cluster struct {
 	id    string
 	queue string
 	lat   collector
+	ids   jobIDs // the producer's jobs are numbered 0..cfg.Jobs-1
 	rec   *receipts
 
 	cronID, intervalID string
@@ -80,7 +76,7 @@ type cluster struct {
 	feeders    sync.WaitGroup
 
 	mu       sync.Mutex
-	expected map[string]bool
+	expected *jobSet
 	events   []string
 	started  time.Time
 
@@ -91,15 +87,16 @@ type cluster struct {
 	fenceMessage string
 
 	// J6 bookkeeping, under mu. owners holds the current owner of each job
-	// the run is sure of; relStarted and relDone count the ReleaseFollower
-	// calls begun and ended per node.
-	nextRound             map[string]int
+	// the run is sure of (jobsOwned counts the jobs that ever had one);
+	// relStarted and relDone count the ReleaseFollower calls begun and ended
+	// per node.
 	inboxes               map[string]*inbox
 	crashedNod            map[string]bool
-	owners                map[string]ownership
+	owners                *jobSlots[ownership]
 	relStarted, relDone   map[string]int
 	claimWins, uncertain  int
 	handovers, doubleOwns int
+	jobsOwned             int
 	claimMessage          string
 
 	crashedWorker, crashedNode string
@@ -112,24 +109,25 @@ type cluster struct {
 	transient                  atomic.Int64 // store errors that went away on retry
 }
 
-// inbox holds claim requests for one node; the producer never blocks on it.
+// inbox holds the jobs one node is asked to claim; the producer never
+// blocks on it.
 type inbox struct {
 	mu   sync.Mutex
-	keys []claimKey
+	jobs []string
 }
 
-func (b *inbox) push(k ...claimKey) {
+func (b *inbox) push(ids ...string) {
 	b.mu.Lock()
-	b.keys = append(b.keys, k...)
+	b.jobs = append(b.jobs, ids...)
 	b.mu.Unlock()
 }
 
-func (b *inbox) take(n int) []claimKey {
+func (b *inbox) take(n int) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n = min(n, len(b.keys))
-	out := append([]claimKey(nil), b.keys[:n]...)
-	b.keys = b.keys[n:]
+	n = min(n, len(b.jobs))
+	out := append([]string(nil), b.jobs[:n]...)
+	b.jobs = b.jobs[n:]
 	return out
 }
 
@@ -190,6 +188,11 @@ func (c *cluster) do(ctx context.Context, f func() error) error {
 	return err
 }
 
+// retrying is do as a caller for the invariant scans.
+func (c *cluster) retrying(ctx context.Context) caller {
+	return func(f func() error) error { return c.do(ctx, f) }
+}
+
 // lost says a worker's attempt is no longer its own: recovered, moved to
 // the dead letters by someone else, or purged.
 func lost(err error) bool {
@@ -199,21 +202,29 @@ func lost(err error) bool {
 func (c *cluster) nodeID(i int) string   { return fmt.Sprintf("bench-%s-node-%d", c.id, i) }
 func (c *cluster) workerID(i int) string { return fmt.Sprintf("bench-%s-worker-%d", c.id, i) }
 
+// newCluster sets up the shared state of a run, its per-job ledgers
+// allocated once for cfg.Jobs jobs.
+func newCluster(s *stores.Store, cfg Config) *cluster {
+	c := &cluster{s: s, cfg: cfg, id: runID(), stop: make(chan struct{}), halt: make(chan struct{}),
+		spans: map[int64]*termSpan{}, relStarted: map[string]int{}, relDone: map[string]int{},
+		inboxes: map[string]*inbox{}, crashedNod: map[string]bool{}}
+	c.queue = "bench-" + c.id
+	c.ids = newJobIDs(c.id, cfg.Jobs)
+	c.rec, c.expected, c.owners = newReceipts(c.ids), newJobSet(c.ids), newJobSlots[ownership](c.ids)
+	for i := 1; i <= clusterNodes; i++ {
+		c.inboxes[c.nodeID(i)] = &inbox{}
+	}
+	return c
+}
+
 // runCluster runs the cluster scenario for cfg.Duration, drains, and checks
 // the invariants.
 func runCluster(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) (*Result, error) {
-	c := &cluster{s: s, cfg: cfg, id: runID(), rec: newReceipts(), stop: make(chan struct{}), halt: make(chan struct{}),
-		expected: map[string]bool{}, spans: map[int64]*termSpan{}, owners: map[string]ownership{},
-		relStarted: map[string]int{}, relDone: map[string]int{},
-		nextRound: map[string]int{}, inboxes: map[string]*inbox{}, crashedNod: map[string]bool{}}
-	c.queue = "bench-" + c.id
+	c := newCluster(s, cfg)
 	r := &Result{Scenario: "cluster", Jobs: cfg.Jobs}
 
 	if err := c.registerSchedules(ctx); err != nil {
 		return nil, err
-	}
-	for i := 1; i <= clusterNodes; i++ {
-		c.inboxes[c.nodeID(i)] = &inbox{}
 	}
 
 	c.started = time.Now()
@@ -346,22 +357,17 @@ func (c *cluster) announce(ids []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, id := range ids {
-		c.expected[id] = true
+		c.expected.add(id)
 	}
 	c.offerLocked(ids)
 }
 
-// offerLocked opens a new claim round for each job on every node that has
-// not crashed. c.mu must be held.
+// offerLocked asks every node that has not crashed to race for the jobs.
+// c.mu must be held.
 func (c *cluster) offerLocked(ids []string) {
-	keys := make([]claimKey, len(ids))
-	for i, id := range ids {
-		keys[i] = claimKey{job: id, round: c.nextRound[id]}
-		c.nextRound[id]++
-	}
 	for node, in := range c.inboxes {
 		if !c.crashedNod[node] {
-			in.push(keys...)
+			in.push(ids...)
 		}
 	}
 }
@@ -386,15 +392,16 @@ func (c *cluster) produce(ctx context.Context) error {
 		jobs := make([]*stores.Job, 0, batch)
 		ids := make([]string, 0, batch)
 		for i := n; i < min(n+batch, c.cfg.Jobs); i++ {
-			j := &stores.Job{ID: stores.NewID(), Type: "bench.cluster", Queue: c.queue, Args: []byte(`{"n":` + strconv.Itoa(i) + `}`),
+			j := &stores.Job{ID: c.ids.id(i), Type: "bench.cluster", Queue: c.queue, Args: []byte(`{"n":` + strconv.Itoa(i) + `}`),
 				MaxRetries: jobMaxRetries, RetryPolicy: jobRetryPolicy}
 			jobs = append(jobs, j)
 			ids = append(ids, j.ID)
 		}
 		again, err := c.retry(ctx, func() error { return l.time(opEnqueueBatch, func() error { return c.s.Jobs().EnqueueMany(ctx, jobs) }) })
 		if err != nil && !(again && errors.Is(err, stores.ErrAlreadyExists)) {
-			// ErrAlreadyExists after a lost reply: the ids are fresh, so
-			// the batch (all or nothing) is the one this call stored.
+			// ErrAlreadyExists after a lost reply: the ids are the run's
+			// own, so the batch (all or nothing) is the one this call
+			// stored.
 			return fmt.Errorf("enqueue a batch of %d jobs: %w", len(jobs), err)
 		}
 		c.enqueued.Add(int64(len(jobs)))
@@ -515,7 +522,7 @@ func (c *cluster) runNode(ctx context.Context, i int, crashed *atomic.Bool, hold
 				return err
 			}
 		}
-		if err := c.follow(ctx, l, id); err != nil {
+		if err := c.follow(ctx, l, i); err != nil {
 			return err
 		}
 	}
@@ -709,56 +716,62 @@ func fireDue[S stores.Schedule](ctx context.Context, c *cluster, l latencies, st
 }
 
 // follow races for the jobs offered to this node (J6).
-func (c *cluster) follow(ctx context.Context, l latencies, node string) error {
-	for _, k := range c.inboxes[node].take(200) {
+func (c *cluster) follow(ctx context.Context, l latencies, i int) error {
+	node := c.nodeID(i)
+	for _, job := range c.inboxes[node].take(200) {
 		c.mu.Lock()
 		epoch, clean := c.relStarted[node], c.relStarted[node] == c.relDone[node]
 		c.mu.Unlock()
 		// A repeat after a lost reply is safe: claiming a job the node
 		// owns succeeds (J6).
 		err := c.do(ctx, func() error {
-			return l.time(opClaim, func() error { return c.s.Jobs().ClaimForFollower(ctx, k.job, node) })
+			return l.time(opClaim, func() error { return c.s.Jobs().ClaimForFollower(ctx, job, node) })
 		})
 		switch {
 		case err == nil:
-			c.claimed(k.job, node, epoch, clean)
+			c.claimed(job, i, epoch, clean)
 			if err := c.do(ctx, func() error { _, err := c.s.Nodes().AdjustJobCount(ctx, node, 1); return err }); err != nil {
 				return fmt.Errorf("node %s adjust job count: %w", node, err)
 			}
 		case errors.Is(err, stores.ErrConflict), errors.Is(err, stores.ErrNotFound):
 			// Another node won, or the job left the live set.
 		default:
-			return fmt.Errorf("node %s claim job %s: %w", node, k.job, err)
+			return fmt.Errorf("node %s claim job %s: %w", node, job, err)
 		}
 	}
 	return nil
 }
 
-// claimed records a successful claim of job by node, begun when epoch
-// releases of node had begun and (clean) all had ended. At most one node
-// may own a job at a time (J6): the claim is a second owner when the job's
-// recorded owner is another node none of whose releases began since its
-// claim. A claim overlapping a release of its own node may already be
-// gone, so it is counted but never recorded as an owner.
-func (c *cluster) claimed(job, node string, epoch int, clean bool) {
+// claimed records a successful claim of job by node number i, begun when
+// epoch releases of the node had begun and (clean) all had ended. At most
+// one node may own a job at a time (J6): the claim is a second owner when
+// the job's recorded owner is another node none of whose releases began
+// since its claim. A claim overlapping a release of its own node may
+// already be gone, so it is counted but never recorded as an owner.
+func (c *cluster) claimed(job string, i, epoch int, clean bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	node := c.nodeID(i)
 	c.claimWins++
 	if !clean || c.relStarted[node] != epoch {
 		c.uncertain++
 		return
 	}
-	if o, ok := c.owners[job]; ok && o.node != node {
-		if c.relStarted[o.node] != o.epoch {
+	switch o := c.owners.get(job); {
+	case o.node == 0:
+		c.jobsOwned++
+	case int(o.node) != i:
+		owner := c.nodeID(int(o.node))
+		if c.relStarted[owner] != int(o.epoch) {
 			c.handovers++ // the owner was released: a new ownership epoch
 		} else {
 			c.doubleOwns++
 			if c.claimMessage == "" {
-				c.claimMessage = fmt.Sprintf("%s claimed job %s while %s owned it (no release of %s in between)", node, job, o.node, o.node)
+				c.claimMessage = fmt.Sprintf("%s claimed job %s while %s owned it (no release of %s in between)", node, job, owner, owner)
 			}
 		}
 	}
-	c.owners[job] = ownership{node: node, epoch: epoch}
+	c.owners.set(job, ownership{node: int32(i), epoch: int32(epoch)})
 }
 
 // errCrashed ends a worker that crashed on purpose.
@@ -994,7 +1007,7 @@ func (c *cluster) drain(ctx context.Context) error {
 		for node, in := range c.inboxes {
 			if !c.crashedNod[node] {
 				in.mu.Lock()
-				pendingClaims += len(in.keys)
+				pendingClaims += len(in.jobs)
 				in.mu.Unlock()
 			}
 		}
@@ -1025,34 +1038,45 @@ func (c *cluster) shutdown(ctx context.Context) {
 	_ = c.s.Intervals().SetEnabled(ctx, c.intervalID, false)
 }
 
-// invariants checks what the store holds and what the run observed.
+// invariants checks what the store holds and what the run observed. It
+// reads the store a page at a time: the run's jobs and dead letters are
+// never all in memory.
 func (c *cluster) invariants(ctx context.Context) (map[string]Invariant, error) {
-	var live []*stores.Job
-	if err := c.do(ctx, func() (err error) { live, err = queueJobs(ctx, c.s, c.queue); return err }); err != nil {
-		return nil, err
-	}
-	var dls []*stores.DeadLetter
-	if err := c.do(ctx, func() (err error) { dls, err = queueDeadLetters(ctx, c.s, c.queue); return err }); err != nil {
-		return nil, err
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	terminal := newTerminalCheck(c.expected, false)
+	ticks := map[string][]time.Time{}
+	tick := func(j *stores.Job) {
+		if j.ScheduleID == c.cronID || j.ScheduleID == c.intervalID {
+			ticks[j.ScheduleID] = append(ticks[j.ScheduleID], j.ScheduleTick)
+		}
+	}
+	stale := 0
+	if err := scanQueueJobs(ctx, c.s, c.retrying(ctx), c.queue, func(j *stores.Job) {
+		terminal.job(j)
+		tick(j)
+		if c.crashedNode != "" && j.FollowerNodeID == c.crashedNode {
+			stale++
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := scanQueueDeadLetters(ctx, c.s, c.retrying(ctx), c.queue, func(d *stores.DeadLetter) {
+		terminal.deadLetter(d)
+		tick(&d.Job)
+	}); err != nil {
+		return nil, err
+	}
 	inv := map[string]Invariant{
-		"terminal_once":     checkTerminalOnce(c.expected, live, dls, false),
+		"terminal_once":     terminal.result(),
 		"dispatch_once":     c.rec.invariant(),
-		"schedule_ticks":    c.checkTicks(live, dls),
+		"schedule_ticks":    c.checkTicks(ticks),
 		"fencing_monotonic": {OK: c.fenceBad == 0 && len(c.spans) > 0, Counts: map[string]int{"terms": len(c.spans), "violations": c.fenceBad}, Message: c.fenceMessage},
 		"leases_disjoint":   c.checkSpans(),
 		"claim_exclusive":   c.checkClaims(),
 	}
 	if len(c.spans) == 0 {
 		inv["fencing_monotonic"] = Invariant{Counts: map[string]int{"terms": 0}, Message: "no node ever acquired the lease"}
-	}
-	stale := 0
-	for _, j := range live {
-		if c.crashedNode != "" && j.FollowerNodeID == c.crashedNode {
-			stale++
-		}
 	}
 	cr := Invariant{Counts: map[string]int{"worker_found_dead": b2i(c.workerFound.Load()), "node_found_dead": b2i(c.nodeFound.Load()),
 		"jobs_recovered": int(c.recovered.Load()), "follower_jobs_released": int(c.released.Load()), "jobs_still_on_dead_node": stale}}
@@ -1069,21 +1093,10 @@ func (c *cluster) invariants(ctx context.Context) (map[string]Invariant, error) 
 	return inv, nil
 }
 
-// checkTicks checks that every tick of each schedule fired once and that no
-// tick between the first and the last is missing.
-func (c *cluster) checkTicks(live []*stores.Job, dls []*stores.DeadLetter) Invariant {
-	ticks := map[string][]time.Time{}
-	add := func(j *stores.Job) {
-		if j.ScheduleID == c.cronID || j.ScheduleID == c.intervalID {
-			ticks[j.ScheduleID] = append(ticks[j.ScheduleID], j.ScheduleTick)
-		}
-	}
-	for _, j := range live {
-		add(j)
-	}
-	for _, d := range dls {
-		add(&d.Job)
-	}
+// checkTicks checks, from the ticks of the jobs each schedule made, that
+// every tick fired once and that no tick between the first and the last is
+// missing.
+func (c *cluster) checkTicks(ticks map[string][]time.Time) Invariant {
 	inv := Invariant{OK: true, Counts: map[string]int{"cron_ticks": len(ticks[c.cronID]), "interval_ticks": len(ticks[c.intervalID])}}
 	fail := func(format string, args ...any) {
 		inv.OK = false
@@ -1145,7 +1158,7 @@ func (c *cluster) checkSpans() Invariant {
 // one wrongly declared dead) is a handover, not a second owner.
 func (c *cluster) checkClaims() Invariant {
 	return Invariant{OK: c.doubleOwns == 0 && c.claimWins > 0, Counts: map[string]int{"claims_won": c.claimWins,
-		"jobs_owned": len(c.owners), "handovers": c.handovers, "uncertain_during_release": c.uncertain, "double_owners": c.doubleOwns},
+		"jobs_owned": c.jobsOwned, "handovers": c.handovers, "uncertain_during_release": c.uncertain, "double_owners": c.doubleOwns},
 		Message: c.claimMessage}
 }
 

@@ -17,35 +17,43 @@ import (
 
 // TestJ6_ClaimExclusiveEpochs: two certain owners at once are a violation;
 // a claim after the owner's release is a handover; a claim overlapping a
-// release of its own node is never taken as an owner.
+// release of its own node is never taken as an owner. Jobs are a numbered
+// one (slice ledger) and a schedule's (map ledger).
 func TestJ6_ClaimExclusiveEpochs(t *testing.T) {
-	newC := func() *cluster {
-		return &cluster{owners: map[string]ownership{}, relStarted: map[string]int{}, relDone: map[string]int{}}
-	}
-	c := newC()
-	c.claimed("j", "a", 0, true)
-	c.claimed("j", "a", 0, true) // idempotent for the owner
-	c.claimed("j", "b", 0, true)
-	if inv := c.checkClaims(); inv.OK || inv.Counts["double_owners"] != 1 {
-		t.Errorf("two owners at once not caught: %+v", inv)
-	}
+	for _, job := range []func(c *cluster) string{
+		func(c *cluster) string { return c.ids.id(7) },
+		func(*cluster) string { return stores.NewID() },
+	} {
+		c := newCluster(nil, Config{Jobs: 10})
+		j := job(c)
+		c.claimed(j, 1, 0, true)
+		c.claimed(j, 1, 0, true) // idempotent for the owner
+		c.claimed(j, 2, 0, true)
+		if inv := c.checkClaims(); inv.OK || inv.Counts["double_owners"] != 1 || inv.Counts["jobs_owned"] != 1 {
+			t.Errorf("two owners at once not caught: %+v", inv)
+		}
 
-	c = newC()
-	c.claimed("j", "a", 0, true)
-	c.relStarted["a"], c.relDone["a"] = 1, 1 // a declared dead and released
-	c.claimed("j", "b", 0, true)
-	c.claimed("j", "a", 1, true) // a claims again after its release: b still owns
-	if inv := c.checkClaims(); inv.OK || inv.Counts["handovers"] != 1 || inv.Counts["double_owners"] != 1 {
-		t.Errorf("want one handover, then a double owner: %+v", inv)
-	}
+		c = newCluster(nil, Config{Jobs: 10})
+		j = job(c)
+		c.claimed(j, 1, 0, true)
+		a := c.nodeID(1)
+		c.relStarted[a], c.relDone[a] = 1, 1 // a declared dead and released
+		c.claimed(j, 2, 0, true)
+		c.claimed(j, 1, 1, true) // a claims again after its release: b still owns
+		if inv := c.checkClaims(); inv.OK || inv.Counts["handovers"] != 1 || inv.Counts["double_owners"] != 1 {
+			t.Errorf("want one handover, then a double owner: %+v", inv)
+		}
 
-	c = newC()
-	c.relStarted["a"] = 1 // a release of a in flight when a's claim began
-	c.claimed("j", "a", 1, false)
-	c.relDone["a"] = 1
-	c.claimed("j", "b", 0, true)
-	if inv := c.checkClaims(); !inv.OK || inv.Counts["uncertain_during_release"] != 1 {
-		t.Errorf("a claim overlapping its node's release must not count as an owner: %+v", inv)
+		c = newCluster(nil, Config{Jobs: 10})
+		a = c.nodeID(1)
+		j = job(c)
+		c.relStarted[a] = 1 // a release of a in flight when a's claim began
+		c.claimed(j, 1, 1, false)
+		c.relDone[a] = 1
+		c.claimed(j, 2, 0, true)
+		if inv := c.checkClaims(); !inv.OK || inv.Counts["uncertain_during_release"] != 1 {
+			t.Errorf("a claim overlapping its node's release must not count as an owner: %+v", inv)
+		}
 	}
 }
 
