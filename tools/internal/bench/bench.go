@@ -93,7 +93,13 @@ Output: an aligned table, or with --json ONE JSON object: for a single store
 the run itself {"driver", "dsn" (password redacted), "scenario", "jobs",
 "seconds", "insert_jobs_per_sec", "work_jobs_per_sec", "ops": {"dispatch":
 {"p50_ms", "p99_ms", "count"}, ...}, "invariants": {"terminal_once": {"ok",
-"counts"}, ...}, "ok"}; for several stores {"runs": [<run>, ...], "ok"}.
+"counts"}, ...}, "memory": {"every_seconds", "live_heap_mib": [...],
+"start_mib", "end_mib", "peak_mib"}, "ok"}; for several stores {"runs":
+[<run>, ...], "ok"}. Latency percentiles come from histograms with
+buckets under 1/64 wide (within 1%); memory is the bench process's live
+heap (after each GC) sampled every second from the start of the run to
+the end of the drain, before the final checks read the store: start and
+end are medians of the first and last quarter of the samples.
 A progress bar is drawn on stderr when stdout is a terminal and --json is off.
 
 Examples:
@@ -158,6 +164,7 @@ type Result struct {
 	Ops              map[string]OpStats   `json:"ops"`
 	Invariants       map[string]Invariant `json:"invariants"`
 	TransientErrors  int                  `json:"transient_errors"` // store errors the cluster scenario retried
+	Memory           *Memory              `json:"memory,omitempty"` // live heap through the run, before the final checks
 	Events           []string             `json:"events,omitempty"`
 	Error            string               `json:"error,omitempty"`
 	OK               bool                 `json:"ok"`

@@ -97,7 +97,7 @@ func TestTableSideBySide(t *testing.T) {
 	if strings.Count(first, "inmemory") != 2 {
 		t.Errorf("header should name both runs: %q\n%s", first, out)
 	}
-	for _, want := range []string{"insert jobs/s", "dispatch", "terminal_once", "ok (completed=100"} {
+	for _, want := range []string{"insert jobs/s", "live heap MiB start / peak / end", "dispatch", "terminal_once", "ok (completed=100"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -166,6 +166,9 @@ func TestClusterInmemory(t *testing.T) {
 	}
 	if r.Invariants["terminal_once"].Counts["dead_letters"] == 0 {
 		t.Errorf("poison jobs should end as dead letters: %+v", r.Invariants["terminal_once"])
+	}
+	if m := r.Memory; m == nil || len(m.LiveHeapMiB) < 2 || m.PeakMiB < m.StartMiB || m.PeakMiB < m.EndMiB {
+		t.Errorf("memory samples of the run: %+v", m)
 	}
 	if time.Since(start) > 30*time.Second {
 		t.Errorf("cluster run took %s", time.Since(start))

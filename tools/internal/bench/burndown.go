@@ -20,6 +20,8 @@ func runBurndown(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) 
 	queue := "bench-" + id
 	r := &Result{Scenario: "burndown", Jobs: cfg.Jobs}
 	var lat collector
+	stopMemory := sampleMemory(memoryEvery)
+	defer stopMemory() // on an early return
 
 	// Build every job up front so the insert phase times only the store.
 	ids := newJobIDs(id, cfg.Jobs)
@@ -100,6 +102,7 @@ feed:
 	r.InsertJobsPerSec = float64(cfg.Jobs) / insert.Seconds()
 	r.WorkJobsPerSec = float64(done.Load()) / work.Seconds()
 	r.Ops = lat.summary()
+	r.Memory = stopMemory()
 
 	terminal := newTerminalCheck(expected, true)
 	if err := scanQueueJobs(ctx, s, direct, queue, terminal.job); err != nil {

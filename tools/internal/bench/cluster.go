@@ -227,6 +227,7 @@ func runCluster(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) (
 		return nil, err
 	}
 
+	stopMemory := sampleMemory(memoryEvery)
 	c.started = time.Now()
 	g, gctx := newGroup(ctx)
 	nodeCrash := make([]atomic.Bool, clusterNodes+1)
@@ -301,6 +302,7 @@ conduct:
 	close(c.halt)
 	err := g.wait()
 	total := time.Since(c.started)
+	r.Memory = stopMemory()
 	if err == nil {
 		err = drainErr
 	}

@@ -35,6 +35,12 @@ func printTable(w io.Writer, rs []*Result) {
 	}
 	row(insertLabel, func(r *Result) string { return fmt.Sprintf("%.0f", r.InsertJobsPerSec) })
 	row(workLabel, func(r *Result) string { return fmt.Sprintf("%.0f", r.WorkJobsPerSec) })
+	row("live heap MiB start / peak / end", func(r *Result) string {
+		if r.Memory == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f / %.1f / %.1f", r.Memory.StartMiB, r.Memory.PeakMiB, r.Memory.EndMiB)
+	})
 	seen := map[string]bool{}
 	for _, r := range rs {
 		for op := range r.Ops {
