@@ -20,6 +20,11 @@ const jobColumns = `id, type, queue, args, status, priority, correlation_id, uni
 // jobColumnCount is the number of columns in jobColumns.
 const jobColumnCount = 27
 
+// terminalStatus is word for word the predicate of the partial indexes
+// jobs_purge and jobs_uncleaned (ent/schema): SQLite uses a partial index
+// only for a query whose WHERE holds each term of the index's.
+const terminalStatus = `status = 'completed' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled'`
+
 // enqueueChunk bounds the rows of one multi-row INSERT, under both dialects'
 // parameter limits (PostgreSQL 65535, SQLite 32766).
 const enqueueChunk = 1000
@@ -80,7 +85,7 @@ ORDER BY created_at, id LIMIT $2`
 	releaseFollowerJobs = `UPDATE jobs SET follower_node_id = '' WHERE follower_node_id = $1`
 
 	selectUncleanedJobs = `SELECT ` + jobColumns + ` FROM jobs
-WHERE channels_cleaned = false AND status IN ('completed', 'failed', 'timed_out', 'cancelled')
+WHERE channels_cleaned = false AND (` + terminalStatus + `)
 ORDER BY completed_at, id LIMIT $1`
 )
 
@@ -167,7 +172,7 @@ WHERE (status = 'dispatched' AND (dispatched_at <= $2 OR worker_id = ANY($3::tex
 ORDER BY COALESCE(started_at, dispatched_at), id LIMIT $4`,
 	purgeJobs: `WITH victims AS (
 	SELECT id FROM jobs
-	WHERE status IN ('completed', 'failed', 'timed_out', 'cancelled') AND completed_at < $1
+	WHERE (` + terminalStatus + `) AND completed_at < $1
 	ORDER BY completed_at LIMIT $2 FOR UPDATE SKIP LOCKED
 ), history AS (
 	DELETE FROM job_history WHERE job_id IN (SELECT id FROM victims)
@@ -218,7 +223,7 @@ WHERE (status = 'dispatched' AND (dispatched_at <= $2 OR worker_id IN (SELECT va
                                OR worker_id IN (SELECT value FROM json_each($3))))
 ORDER BY COALESCE(started_at, dispatched_at), id LIMIT $4`,
 	selectPurgeableJobIDs: `SELECT id FROM jobs
-WHERE status IN ('completed', 'failed', 'timed_out', 'cancelled') AND completed_at < $1
+WHERE (` + terminalStatus + `) AND completed_at < $1
 ORDER BY completed_at LIMIT $2`,
 	deleteHistoryOfJobs: `DELETE FROM job_history WHERE job_id IN (SELECT value FROM json_each($1))`,
 	deleteLogsOfJobs:    `DELETE FROM log_entries WHERE job_id IN (SELECT value FROM json_each($1))`,

@@ -72,13 +72,15 @@ func (Job) Indexes() []ent.Index {
 		index.Fields("completed_at", "id").StorageKey("jobs_uncleaned").
 			Annotations(entsql.IndexWhere(uncleanedOnly)),
 		// Purge (J9).
-		index.Fields("completed_at").StorageKey("jobs_purge"),
+		index.Fields("completed_at").StorageKey("jobs_purge").
+			Annotations(entsql.IndexWhere(terminalOnly)),
 		// Query (J10).
 		index.Fields("created_at", "id").StorageKey("jobs_query"),
 		// A unique key is held only by non-terminal jobs (J1).
 		index.Fields("unique_key").Unique().StorageKey("jobs_unique_key_live").
 			Annotations(entsql.IndexWhere(liveUniqueKey)),
 		// One job per schedule tick (S3).
-		index.Fields("schedule_id", "schedule_tick").Unique().StorageKey("jobs_schedule_tick"),
+		index.Fields("schedule_id", "schedule_tick").Unique().StorageKey("jobs_schedule_tick").
+			Annotations(entsql.IndexWhere(firedOnly)),
 	}
 }

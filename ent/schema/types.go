@@ -38,7 +38,13 @@ const (
 	scheduledOnly = "status = 'pending' AND scheduled_at IS NOT NULL"
 	inFlightOnly  = "status = 'dispatched' OR status = 'running'"
 	ownedOnly     = "follower_node_id <> ''"
-	uncleanedOnly = "channels_cleaned = false"
+	// Terminal-only indexes stay out of every dispatch/running update: a
+	// row that no index predicate covers costs no index write.
+	// The queries repeat these predicates word for word: SQLite uses a
+	// partial index only for a query whose WHERE holds each of its terms.
+	terminalOnly  = "status = 'completed' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled'"
+	uncleanedOnly = "channels_cleaned = false AND (" + terminalOnly + ")"
+	firedOnly     = "schedule_id IS NOT NULL"
 	// liveUniqueKey: a unique key binds only non-terminal jobs (J1).
 	liveUniqueKey = "unique_key IS NOT NULL AND (status = 'pending' OR status = 'dispatched' OR status = 'running')"
 )

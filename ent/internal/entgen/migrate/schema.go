@@ -208,13 +208,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{JobsColumns[12], JobsColumns[0]},
 				Annotation: &entsql.IndexAnnotation{
-					Where: "channels_cleaned = false",
+					Where: "channels_cleaned = false AND (status = 'completed' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled')",
 				},
 			},
 			{
 				Name:    "jobs_purge",
 				Unique:  false,
 				Columns: []*schema.Column{JobsColumns[12]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status = 'completed' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled'",
+				},
 			},
 			{
 				Name:    "jobs_query",
@@ -233,6 +236,9 @@ var (
 				Name:    "jobs_schedule_tick",
 				Unique:  true,
 				Columns: []*schema.Column{JobsColumns[23], JobsColumns[25]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "schedule_id IS NOT NULL",
+				},
 			},
 		},
 	}
