@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,8 @@ func FuzzSpecOf(f *testing.F) {
 	})
 }
 
+var urlEscape = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
+
 // FuzzRedactDSN (§2): a password in a DSN's user info never survives
 // RedactDSN, whatever it holds (spaces, slashes, '?', '#', bad escapes) and
 // whatever follows it.
@@ -151,7 +154,14 @@ func FuzzRedactDSN(f *testing.F) {
 		if strings.Index(dsn, pw) != strings.LastIndex(dsn, pw) || strings.Contains("xxxxx", pw) {
 			return // the same text elsewhere in the DSN is not the password
 		}
-		if got := RedactDSN(dsn); strings.Contains(got, pw) {
+		got := RedactDSN(dsn)
+		shown := got
+		if !strings.Contains(pw, "%") {
+			// Escapes url.URL.String added (a host byte 0xf0 is %F0) are
+			// its characters, not the password's.
+			shown = urlEscape.ReplaceAllString(got, "\uFFFD")
+		}
+		if strings.Contains(shown, pw) {
 			t.Fatalf("RedactDSN(%q) = %q shows the password %q", dsn, got, pw)
 		}
 	})
