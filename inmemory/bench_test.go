@@ -2,6 +2,7 @@ package inmemory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -56,4 +57,45 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLeanCycle runs the bench's lean burn-down through the portable
+// Store, one batch of 1000 per op: EnqueueMany, Dispatch, MarkRunningMany,
+// CompleteMany. ns/job is the number the work phase of `orchestrix-store
+// bench --driver inmemory` is made of.
+func BenchmarkLeanCycle(b *testing.B) {
+	ctx := context.Background()
+	s, err := stores.Open(DriverName, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 1000
+	b.ReportAllocs()
+	for b.Loop() {
+		batch := make([]*stores.Job, n)
+		for i := range batch {
+			batch[i] = &stores.Job{Type: "bench", Queue: "q", Args: []byte(`{"n":1}`)}
+		}
+		if err := s.Jobs().EnqueueMany(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"q"}, Limit: n, WorkerID: "w", Now: time.Now()})
+		if err != nil || len(got) != n {
+			b.Fatalf("dispatched %d: %v", len(got), err)
+		}
+		refs := make([]stores.Ref, n)
+		for i, j := range got {
+			refs[i] = j.Ref()
+		}
+		running, err := s.Jobs().MarkRunningMany(ctx, refs, "w", time.Now())
+		if err != nil || errors.Join(running...) != nil {
+			b.Fatal(err, errors.Join(running...))
+		}
+		done, err := s.Jobs().CompleteMany(ctx, refs, time.Now())
+		if err != nil || errors.Join(done...) != nil {
+			b.Fatal(err, errors.Join(done...))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
 }

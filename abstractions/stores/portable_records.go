@@ -47,19 +47,20 @@ func (h *historyStore) AppendMany(ctx context.Context, rows []*JobHistory) error
 
 // history checks and normalises one attempt row (L1).
 func (c *checker) history(field string, r *JobHistory) {
-	c.newID(field+".ID", &r.ID)
-	c.id(field+".JobID", &r.JobID)
+	defer c.within(field)()
+	c.newID("ID", &r.ID)
+	c.id("JobID", &r.JobID)
 	if r.Attempt < 1 {
-		c.fail(field+".Attempt", "must be at least 1, got %d", r.Attempt)
+		c.fail("Attempt", "must be at least 1, got %d", r.Attempt)
 	}
-	c.optName(field+".WorkerID", r.WorkerID)
-	c.time(field+".StartedAt", &r.StartedAt)
-	c.time(field+".CompletedAt", &r.CompletedAt)
+	c.optName("WorkerID", r.WorkerID)
+	c.time("StartedAt", &r.StartedAt)
+	c.time("CompletedAt", &r.CompletedAt)
 	if r.Status != "" && !r.Status.Valid() {
-		c.fail(field+".Status", "unknown status %q", truncateForError(string(r.Status)))
+		c.fail("Status", "unknown status %q", truncateForError(string(r.Status)))
 	}
-	c.text(field+".Error", r.Error, MaxTextLen)
-	c.duration(field+".Duration", &r.Duration)
+	c.text("Error", r.Error, MaxTextLen)
+	c.duration("Duration", &r.Duration)
 }
 
 func (h *historyStore) ListByJob(ctx context.Context, jobID string) ([]*JobHistory, error) {
@@ -110,15 +111,17 @@ func (l *logStore) Append(ctx context.Context, entries []*LogEntry) error {
 			c.fail(f, "must not be nil")
 			continue
 		}
-		c.newID(f+".ID", &e.ID)
-		c.id(f+".JobID", &e.JobID)
+		done := c.within(f)
+		c.newID("ID", &e.ID)
+		c.id("JobID", &e.JobID)
 		if e.Timestamp.IsZero() {
 			e.Timestamp = now
 		}
-		c.time(f+".Timestamp", &e.Timestamp)
-		c.text(f+".Level", e.Level, MaxNameLen)
-		c.text(f+".Message", e.Message, MaxTextLen)
-		c.text(f+".Exception", e.Exception, MaxTextLen)
+		c.time("Timestamp", &e.Timestamp)
+		c.text("Level", e.Level, MaxNameLen)
+		c.text("Message", e.Message, MaxTextLen)
+		c.text("Exception", e.Exception, MaxTextLen)
+		done()
 	}
 	if c.err != nil {
 		return c.err

@@ -52,12 +52,26 @@ func NormalizeDuration(d time.Duration) time.Duration { return d.Truncate(time.M
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // checker collects the first validation error, so validation reads as a list.
-type checker struct{ err error }
+type checker struct {
+	err error
+	// prefix names the value whose fields are being checked ("jobs[3].");
+	// a full field name is built only for an error, not for every field of
+	// every job of a batch.
+	prefix string
+}
 
 func (c *checker) fail(field, format string, args ...any) {
 	if c.err == nil {
-		c.err = InvalidField(field, format, args...)
+		c.err = InvalidField(c.prefix+field, format, args...)
 	}
+}
+
+// within makes field the prefix of the field names checked until the
+// returned function runs.
+func (c *checker) within(field string) (done func()) {
+	saved := c.prefix
+	c.prefix = saved + field + "."
+	return func() { c.prefix = saved }
 }
 
 // text checks a free-text field: valid UTF-8, no NUL byte, at most max bytes.
@@ -201,54 +215,56 @@ func (c *checker) job(field string, j *Job, now time.Time) {
 		c.fail(field, "must not be nil")
 		return
 	}
-	c.newID(field+".ID", &j.ID)
-	c.name(field+".Type", j.Type)
-	c.name(field+".Queue", j.Queue)
-	c.json(field+".Args", j.Args)
+	defer c.within(field)()
+	c.newID("ID", &j.ID)
+	c.name("Type", j.Type)
+	c.name("Queue", j.Queue)
+	c.json("Args", j.Args)
 	if j.Status == "" {
 		j.Status = StatusPending
 	} else if !j.Status.Valid() {
-		c.fail(field+".Status", "unknown status %q", truncateForError(string(j.Status)))
+		c.fail("Status", "unknown status %q", truncateForError(string(j.Status)))
 	}
-	c.optName(field+".CorrelationID", j.CorrelationID)
-	c.optName(field+".UniqueKey", j.UniqueKey)
+	c.optName("CorrelationID", j.CorrelationID)
+	c.optName("UniqueKey", j.UniqueKey)
 	if j.CreatedAt.IsZero() {
 		j.CreatedAt = now
 	}
-	c.time(field+".CreatedAt", &j.CreatedAt)
-	c.time(field+".ScheduledAt", &j.ScheduledAt)
-	c.time(field+".DispatchedAt", &j.DispatchedAt)
-	c.time(field+".StartedAt", &j.StartedAt)
-	c.time(field+".CompletedAt", &j.CompletedAt)
-	c.duration(field+".Timeout", &j.Timeout)
-	c.nonNegative(field+".RetryCount", j.RetryCount)
-	c.nonNegative(field+".MaxRetries", j.MaxRetries)
-	c.duration(field+".RetryPolicy.InitialDelay", &j.RetryPolicy.InitialDelay)
-	c.duration(field+".RetryPolicy.MaxDelay", &j.RetryPolicy.MaxDelay)
+	c.time("CreatedAt", &j.CreatedAt)
+	c.time("ScheduledAt", &j.ScheduledAt)
+	c.time("DispatchedAt", &j.DispatchedAt)
+	c.time("StartedAt", &j.StartedAt)
+	c.time("CompletedAt", &j.CompletedAt)
+	c.duration("Timeout", &j.Timeout)
+	c.nonNegative("RetryCount", j.RetryCount)
+	c.nonNegative("MaxRetries", j.MaxRetries)
+	c.duration("RetryPolicy.InitialDelay", &j.RetryPolicy.InitialDelay)
+	c.duration("RetryPolicy.MaxDelay", &j.RetryPolicy.MaxDelay)
 	if m := j.RetryPolicy.Multiplier; m < 0 || math.IsNaN(m) || math.IsInf(m, 0) || m > 1000 {
-		c.fail(field+".RetryPolicy.Multiplier", "must be between 0 and 1000, got %v", m)
+		c.fail("RetryPolicy.Multiplier", "must be between 0 and 1000, got %v", m)
 	}
-	c.text(field+".LastError", j.LastError, MaxTextLen)
-	c.optName(field+".WorkerID", j.WorkerID)
-	c.optName(field+".FollowerNodeID", j.FollowerNodeID)
-	c.optID(field+".ScheduleID", &j.ScheduleID)
+	c.text("LastError", j.LastError, MaxTextLen)
+	c.optName("WorkerID", j.WorkerID)
+	c.optName("FollowerNodeID", j.FollowerNodeID)
+	c.optID("ScheduleID", &j.ScheduleID)
 	switch j.ScheduleType {
 	case ScheduleTypeNone, ScheduleTypeCron, ScheduleTypeInterval:
 	default:
-		c.fail(field+".ScheduleType", "unknown schedule type %q", truncateForError(string(j.ScheduleType)))
+		c.fail("ScheduleType", "unknown schedule type %q", truncateForError(string(j.ScheduleType)))
 	}
 	if (j.ScheduleID == "") != (j.ScheduleType == ScheduleTypeNone) {
-		c.fail(field+".ScheduleType", "must be set together with ScheduleID")
+		c.fail("ScheduleType", "must be set together with ScheduleID")
 	}
-	c.time(field+".ScheduleTick", &j.ScheduleTick)
+	c.time("ScheduleTick", &j.ScheduleTick)
 	if j.Attempt < 0 {
-		c.fail(field+".Attempt", "must not be negative, got %d", j.Attempt)
+		c.fail("Attempt", "must not be negative, got %d", j.Attempt)
 	}
 }
 
 func (c *checker) ref(field string, r *Ref) {
-	c.id(field+".ID", &r.ID)
+	defer c.within(field)()
+	c.id("ID", &r.ID)
 	if r.Attempt < 1 {
-		c.fail(field+".Attempt", "must be at least 1 (the job must have been dispatched), got %d", r.Attempt)
+		c.fail("Attempt", "must be at least 1 (the job must have been dispatched), got %d", r.Attempt)
 	}
 }

@@ -172,3 +172,30 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("overflowing backoff = %v, want MaxBackoff", got)
 	}
 }
+
+// TestBatchErrorsNameTheElementAndField: a bad element of a batch is named
+// with its index and field, and a field checked after a nested value is
+// not named as part of it.
+func TestBatchErrorsNameTheElementAndField(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newRecording()
+	good, bad := validJob(), validJob()
+	bad.Queue = ""
+	check := func(err error, field string) {
+		t.Helper()
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != field {
+			t.Errorf("err = %v, want a FieldError naming %s", err, field)
+		}
+	}
+	check(s.Jobs().EnqueueMany(ctx, []*Job{good, validJob(), bad}), "jobs[2].Queue")
+	_, err := s.Jobs().CompleteMany(ctx, []Ref{{ID: NewID(), Attempt: 1}, {ID: NewID()}}, time.Now())
+	check(err, "refs[1].Attempt")
+	check(s.Logs().Append(ctx, []*LogEntry{{JobID: NewID(), Level: "info"}, {JobID: "x"}}), "entries[1].JobID")
+	check(s.History().AppendMany(ctx, []*JobHistory{{JobID: NewID(), Attempt: 0}}), "rows[0].Attempt")
+	fired := validJob()
+	fired.ScheduleID, fired.ScheduleType = NewID(), ScheduleTypeCron // not the fired schedule
+	now := time.Now()
+	err = s.Cron().Fire(ctx, Firing{ScheduleID: NewID(), SeenNextRun: now, NextRun: now.Add(time.Minute), Jobs: []*Job{fired}})
+	check(err, "Jobs[0].ScheduleID")
+}
