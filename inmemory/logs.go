@@ -25,12 +25,16 @@ type logTable struct {
 	// byTime orders every entry by (Timestamp, seq): Purge.
 	byTime *btree.BTreeG[*logRow]
 	seq    uint64
+	// free is shared by the byJob trees: a tree of its own would allocate
+	// a free list per job.
+	free *btree.FreeListG[*logRow]
 }
 
 func newLogTable() *logTable {
 	return &logTable{
 		byID:  map[string]*logRow{},
 		byJob: map[string]*btree.BTreeG[*logRow]{},
+		free:  btree.NewFreeListG[*logRow](btree.DefaultFreeListSize),
 		byTime: newTree(func(a, b *logRow) bool {
 			if c := a.e.Timestamp.Compare(b.e.Timestamp); c != 0 {
 				return c < 0
@@ -93,7 +97,7 @@ func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error 
 		t.byTime.ReplaceOrInsert(r)
 		tr := t.byJob[e.JobID]
 		if tr == nil {
-			tr = newTree(seqLess)
+			tr = btree.NewWithFreeListG(btreeDegree, seqLess, t.free)
 			t.byJob[e.JobID] = tr
 		}
 		tr.ReplaceOrInsert(r)
