@@ -64,8 +64,11 @@ type cluster struct {
 	id    string
 	queue string
 	lat   collector
-	ids   jobIDs // the producer's jobs are numbered 0..cfg.Jobs-1
-	rec   *receipts
+	// ids numbers the run's jobs: the producer's 0..cfg.Jobs-1, the
+	// schedules' from cfg.Jobs on (nextScheduleSeq).
+	ids             jobIDs
+	nextScheduleSeq atomic.Int64
+	rec             *receipts
 
 	cronID, intervalID string
 
@@ -209,12 +212,30 @@ func newCluster(s *stores.Store, cfg Config) *cluster {
 		spans: map[int64]*termSpan{}, relStarted: map[string]int{}, relDone: map[string]int{},
 		inboxes: map[string]*inbox{}, crashedNod: map[string]bool{}}
 	c.queue = "bench-" + c.id
-	c.ids = newJobIDs(c.id, cfg.Jobs)
+	c.ids = newJobIDs(c.id, cfg.Jobs+scheduleSlots(cfg.Duration))
+	c.nextScheduleSeq.Store(int64(cfg.Jobs))
 	c.rec, c.expected, c.owners = newReceipts(c.ids), newJobSet(c.ids), newJobSlots[ownership](c.ids)
 	for i := 1; i <= clusterNodes; i++ {
 		c.inboxes[c.nodeID(i)] = &inbox{}
 	}
 	return c
+}
+
+// scheduleSlots is how many job numbers a run sets aside for the jobs its
+// schedules fire: twice the ticks of both schedules over the run (a firing
+// lost to another leader spends numbers too), so their bookkeeping is
+// allocated up front like the producer's. Beyond it, schedule jobs get
+// random ids, kept in the ledgers' maps.
+func scheduleSlots(d time.Duration) int {
+	return int(2*(d/cronPeriod+d/intervalSchedule)) + 64
+}
+
+// scheduleJobID returns the id of the next job a schedule fires.
+func (c *cluster) scheduleJobID() string {
+	if seq := c.nextScheduleSeq.Add(1) - 1; seq < int64(c.ids.n) {
+		return c.ids.id(int(seq))
+	}
+	return stores.NewID()
 }
 
 // runCluster runs the cluster scenario for cfg.Duration, drains, and checks
@@ -730,14 +751,14 @@ func fireDue[S stores.Schedule](ctx context.Context, c *cluster, l latencies, st
 	}
 	ids := make([]string, len(firing.Jobs))
 	for i, j := range firing.Jobs {
-		j.ID = stores.NewID()
+		j.ID = c.scheduleJobID()
 		j.MaxRetries, j.RetryPolicy = jobMaxRetries, jobRetryPolicy
 		ids[i] = j.ID
 	}
 	again, err := c.retry(ctx, func() error { return l.time(opFire, func() error { return st.Fire(ctx, firing) }) })
 	if again && errors.Is(err, stores.ErrConflict) {
 		// The reply was lost: the firing may be ours. Fire is all or
-		// nothing, and its job ids are fresh, so one of them tells.
+		// nothing, and its job ids are used once, so one of them tells.
 		var j *stores.Job
 		gerr := c.do(ctx, func() (err error) { j, err = c.s.Jobs().Get(ctx, ids[0]); return err })
 		switch {

@@ -208,3 +208,22 @@ func TestW1_J6_ClusterLiveMemberDeclaredDead(t *testing.T) {
 		t.Errorf("no transient error was retried")
 	}
 }
+
+// TestScheduleJobIDsNumbered: the jobs schedules fire are numbered after
+// the producer's, within the slots set aside for the run's length, and get
+// random ids (the ledgers' maps) only beyond them.
+func TestScheduleJobIDsNumbered(t *testing.T) {
+	c := newCluster(nil, Config{Jobs: 10, Duration: time.Second})
+	slots := scheduleSlots(time.Second)
+	if slots < 2*(1+4) {
+		t.Fatalf("%d slots for a 1s run of a 1s cron and a 250ms interval schedule", slots)
+	}
+	for want := 10; want < 10+slots; want++ {
+		if seq, ok := c.ids.seq(c.scheduleJobID()); !ok || seq != want {
+			t.Fatalf("schedule job %d: seq %d, %v", want-10, seq, ok)
+		}
+	}
+	if id := c.scheduleJobID(); func() bool { _, ok := c.ids.seq(id); return ok }() {
+		t.Errorf("job beyond the slots got a numbered id %s", id)
+	}
+}
