@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -125,6 +125,11 @@ type Config struct {
 	// silent member lives before it is declared dead (W2).
 	Lease, DeadAfter time.Duration
 	Progress         bool // draw a progress bar on stderr
+	// HeapProfile, when set, is called once a run has taken its last
+	// memory sample (right after a GC), before the final checks read the
+	// store: --memprofile then shows what the client holds at the end of
+	// the run, its ledgers included.
+	HeapProfile func()
 }
 
 // Target is one store to run against.
@@ -187,7 +192,7 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	lease := fs.Duration("lease", DefaultLease, "cluster: leadership lease TTL")
 	deadAfter := fs.Duration("dead-after", DefaultDeadAfter, "cluster: a worker or node silent this long is declared dead")
 	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
-	memProfile := fs.String("memprofile", "", "write a pprof heap profile to this file at the end of the run (after a GC)")
+	memProfile := fs.String("memprofile", "", "write a pprof heap profile to this file at the end of the run, before the final checks (after a GC; several stores: the last)")
 	if done, code := fs.Parse(args); done {
 		return code
 	}
@@ -227,12 +232,20 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 			return cli.Fail(env, "bench", err)
 		}
 		defer f.Close()
-		defer func() {
-			runtime.GC() // the profile then shows live memory as of now
-			if err := pprof.WriteHeapProfile(f); err != nil {
+		cfg.HeapProfile = func() {
+			// The caller has just run a GC: the profile shows live memory
+			// as of now. A later run replaces an earlier one's.
+			_, err := f.Seek(0, io.SeekStart)
+			if err == nil {
+				err = f.Truncate(0)
+			}
+			if err == nil {
+				err = pprof.WriteHeapProfile(f)
+			}
+			if err != nil {
 				fmt.Fprintf(env.Stderr, "%s bench: write the heap profile: %s\n", cli.Program, err)
 			}
-		}()
+		}
 	}
 	var results []*Result
 	for _, t := range targets {

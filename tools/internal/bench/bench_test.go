@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +174,18 @@ func TestClusterInmemory(t *testing.T) {
 	}
 	if time.Since(start) > 30*time.Second {
 		t.Errorf("cluster run took %s", time.Since(start))
+	}
+}
+
+// TestMemProfile: --memprofile writes a heap profile (gzipped protobuf).
+func TestMemProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mem.pprof")
+	if code, out, stderr := run(t, "--driver", "inmemory", "--jobs", "100", "--memprofile", path); code != cli.ExitOK {
+		t.Fatalf("exit %d: %s %s", code, stderr, out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("not a heap profile: %d bytes, %v", len(b), err)
 	}
 }
 

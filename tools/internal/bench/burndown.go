@@ -103,6 +103,9 @@ feed:
 	r.WorkJobsPerSec = float64(done.Load()) / work.Seconds()
 	r.Ops = lat.summary()
 	r.Memory = stopMemory()
+	if cfg.HeapProfile != nil {
+		cfg.HeapProfile()
+	}
 
 	terminal := newTerminalCheck(expected, true)
 	if err := scanQueueJobs(ctx, s, direct, queue, terminal.job); err != nil {

@@ -329,6 +329,9 @@ conduct:
 	err := g.wait()
 	total := time.Since(c.started)
 	r.Memory = stopMemory()
+	if cfg.HeapProfile != nil {
+		cfg.HeapProfile()
+	}
 	if err == nil {
 		err = drainErr
 	}
