@@ -3,12 +3,12 @@
 -- ARGV[1] job id   ARGV[2] now (T)
 -- Returns 'OK'; ORX_NOTFOUND or ORX_CONFLICT (already terminal).
 local K = jobkeys()
-local j = loadJob(K, ARGV[1])
+local B = batch(K, watermark(K))
+local j = load(B, ARGV[1])
 if not j then return err('NOTFOUND', 'job') end
 if TERMINAL[j.st] then return err('CONFLICT', 'job is already terminal') end
-unindex(K, j)
 j.st = 'cancelled'
 j.co = ARGV[2]
-index(K, j, watermark(K))
-save(K, j)
+put(B, j)
+flush(B)
 return 'OK'

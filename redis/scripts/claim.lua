@@ -3,12 +3,12 @@
 -- ARGV[1] job id   ARGV[2] node id
 -- Returns 'OK' (also when the node already owns it); ORX_NOTFOUND or ORX_CONFLICT.
 local K = jobkeys()
-local j = loadJob(K, ARGV[1])
+local B = batch(K, watermark(K))
+local j = load(B, ARGV[1])
 if not j then return err('NOTFOUND', 'job') end
 if j.f == ARGV[2] then return 'OK' end
 if j.f then return err('CONFLICT', 'job has another follower') end
-unindex(K, j)
 j.f = ARGV[2]
-index(K, j, watermark(K))
-save(K, j)
+put(B, j)
+flush(B)
 return 'OK'

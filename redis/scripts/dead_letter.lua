@@ -5,12 +5,13 @@
 -- ARGV[4] last error ('' takes the job's)   ARGV[5] failed at (T)
 -- Returns the dead letter JSON; ORX_NOTFOUND or ORX_CONFLICT.
 local K = jobkeys()
-local j = loadJob(K, ARGV[1])
+local B = batch(K, watermark(K))
+local j = load(B, ARGV[1])
 if not j then return err('NOTFOUND', 'job') end
 if j.at ~= ARGV[2] then return err('CONFLICT', 'job is no longer at that attempt') end
 if redis.call('HEXISTS', K.dl, ARGV[3]) == 1 then return err('EXISTS', 'dead letter id') end
-unindex(K, j)
-redis.call('HDEL', K.jobs, j.id)
+delete(B, j)
+flush(B)
 local msg = ARGV[4]
 if msg == '' then msg = j.le or '' end
 local d = {i = ARGV[3], j = j, e = msg, n = j.at, fa = ARGV[5]}

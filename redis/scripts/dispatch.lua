@@ -7,65 +7,69 @@
 -- Returns the dispatched jobs' JSON, in order.
 local K = jobkeys()
 local now, limit, worker = ARGV[1], tonumber(ARGV[3]), ARGV[4]
-local wm = promote(K, ARGV[2])
-local picked = {}
-
--- A ready job may be scheduled after now when a caller with a later clock
--- promoted it; it is skipped, not taken.
-local function consider(m)
-  local j = loadJob(K, string.sub(m, -36))
-  if j and j.st == 'pending' and due(j, now) then picked[#picked + 1] = j end
-end
-
+local B = batch(K, promote(K, ARGV[2]))
 local chunk = limit + 16
+
+-- Each source is one ordered range of ready members: all of ready, or one
+-- queue's part of readyq (p is its lp(queue) prefix). Nothing is written
+-- before the end, so offsets into the ranges stay valid.
+local srcs = {}
 if #ARGV < 5 then
-  local off = 0
-  while #picked < limit do
-    local ms = redis.call('ZRANGEBYLEX', K.ready, '-', '+', 'LIMIT', off, chunk)
-    if #ms == 0 then break end
-    for _, m in ipairs(ms) do
-      consider(m)
-      if #picked == limit then break end
-    end
-    off = off + #ms
-  end
+  srcs[1] = {key = K.ready, p = '', min = '-', max = '+', buf = {}, pos = 1, off = 0, done = false}
 else
-  -- k-way merge of the queues' ranges of readyq, by the member after lp(queue).
-  local qs = {}
   for i = 5, #ARGV do
     local p = lp(ARGV[i])
-    qs[#qs + 1] = {p = p, min = '[' .. p, max = '(' .. p .. '\255', buf = {}, pos = 1, off = 0, done = false}
+    srcs[#srcs + 1] = {key = K.readyq, p = p, min = '[' .. p, max = '(' .. p .. '\255', buf = {}, pos = 1, off = 0, done = false}
   end
-  local function head(q)
-    if q.pos > #q.buf then
-      if q.done then return nil end
-      q.buf = redis.call('ZRANGEBYLEX', K.readyq, q.min, q.max, 'LIMIT', q.off, chunk)
-      q.off, q.pos = q.off + #q.buf, 1
-      if #q.buf < chunk then q.done = true end
-      if #q.buf == 0 then return nil end
-    end
-    return string.sub(q.buf[q.pos], #q.p + 1)
+end
+
+-- head returns the source's next member without its prefix, or nil.
+local function head(q)
+  if q.pos > #q.buf then
+    if q.done then return nil end
+    q.buf = redis.call('ZRANGEBYLEX', q.key, q.min, q.max, 'LIMIT', q.off, chunk)
+    q.off, q.pos = q.off + #q.buf, 1
+    if #q.buf < chunk then q.done = true end
+    if #q.buf == 0 then return nil end
   end
-  while #picked < limit do
+  if q.p == '' then return q.buf[q.pos] end
+  return string.sub(q.buf[q.pos], #q.p + 1)
+end
+
+-- candidates returns the ids of the next n members in Pending order: a
+-- k-way merge of the sources.
+local function candidates(n)
+  local ids = {}
+  while #ids < n do
     local best, bq = nil, nil
-    for _, q in ipairs(qs) do
+    for _, q in ipairs(srcs) do
       local h = head(q)
       if h and (not best or h < best) then best, bq = h, q end
     end
     if not best then break end
     bq.pos = bq.pos + 1
-    consider(best)
+    ids[#ids + 1] = string.sub(best, -36)
   end
+  return ids
 end
 
+-- A ready job may be scheduled after now when a caller with a later clock
+-- promoted it; it is skipped, not taken.
 local out = {}
-for i, j in ipairs(picked) do
-  unindex(K, j)
-  j.st = 'dispatched'
-  j.da = now
-  j.at = incr(j.at, 1)
-  if worker ~= '' then j.w = worker end
-  index(K, j, wm)
-  out[i] = save(K, j)
+while #out < limit do
+  local ids = candidates(limit - #out)
+  if #ids == 0 then break end
+  prefetch(B, ids)
+  for _, id in ipairs(ids) do
+    local j = load(B, id)
+    if j and j.st == 'pending' and due(j, now) then
+      j.st = 'dispatched'
+      j.da = now
+      j.at = incr(j.at, 1)
+      if worker ~= '' then j.w = worker end
+      out[#out + 1] = put(B, j)
+    end
+  end
 end
+flush(B)
 return out

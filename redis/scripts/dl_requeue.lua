@@ -11,9 +11,11 @@ local d = cjson.decode(raw)
 local j = d.j
 j.st = 'pending'
 j.rc, j.le, j.w, j.f, j.sa, j.da, j.ta, j.co, j.cc = nil, nil, nil, nil, nil, nil, nil, nil, nil
-local e = enqueueCheck(K, j, newSeen())
+local B = batch(K, watermark(K))
+local e = enqueueCheck(B, j, newSeen())
 if e then return e end
 redis.call('HDEL', K.dl, d.i)
 redis.call('ZREM', K.dlidx, d.fa .. d.i)
-index(K, j, watermark(K))
-return save(K, j)
+raw = put(B, j)
+flush(B)
+return raw

@@ -7,8 +7,13 @@
 local K = jobkeys()
 local msg = nil
 if ARGV[3] ~= '' then msg = string.sub(ARGV[3], 2) end
-local out, wm = {}, watermark(K)
+local B = batch(K, watermark(K))
+local ids = {}
+for i = 4, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+prefetch(B, ids)
+local out = {}
 for i = 4, #ARGV, 2 do
-  out[#out + 1] = finish(K, wm, ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2], msg)
+  out[#out + 1] = finish(B, ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2], msg)
 end
+flush(B)
 return out

@@ -88,76 +88,185 @@ local function tickField(j)
   return nil
 end
 
--- index adds j to every index its state calls for; wm is the promotion mark.
-local function index(K, j, wm)
+-- The sorted-set indexes of a job, in the order a batch writes them. A job
+-- has at most one member in each.
+local ZSETS = {'bystatus', 'ready', 'readyq', 'sched', 'disp', 'run', 'wjobs', 'fol', 'done', 'uncl'}
+
+-- entries returns the index entries of j in its state: index name -> the
+-- member j has there, plus uk (its field in uniq) and tf (its field in
+-- ticks). wm is the promotion mark; with wm nil the result is every entry
+-- the stored j may have (ready members whatever its ScheduledAt, uncl
+-- whether cleaned or not), which is what removal needs.
+local function entries(j, wm)
   local st, id = j.st, j.id
-  redis.call('ZADD', K.bystatus, 0, st .. ':' .. j.ca .. id)
+  local e = {bystatus = st .. ':' .. j.ca .. id}
   if st == 'pending' then
-    if j.sa then redis.call('ZADD', K.sched, 0, j.sa .. id) end
-    if not j.sa or j.sa < wm then
+    if j.sa then e.sched = j.sa .. id end
+    if not wm or not j.sa or j.sa < wm then
       local m = readyMember(j)
-      redis.call('ZADD', K.ready, 0, m)
-      redis.call('ZADD', K.readyq, 0, lp(j.q) .. m)
+      e.ready = m
+      e.readyq = lp(j.q) .. m
     end
   elseif st == 'dispatched' then
-    redis.call('ZADD', K.disp, 0, (j.da or ZERO) .. id)
+    e.disp = (j.da or ZERO) .. id
   end
   local dl = deadline(j)
-  if dl then redis.call('ZADD', K.run, 0, dl .. id) end
-  if INFLIGHT[st] and j.w then redis.call('ZADD', K.wjobs, 0, lp(j.w) .. id) end
-  if j.f then redis.call('ZADD', K.fol, 0, lp(j.f) .. j.ca .. id) end
+  if dl then e.run = dl .. id end
+  if INFLIGHT[st] and j.w then e.wjobs = lp(j.w) .. id end
+  if j.f then e.fol = lp(j.f) .. j.ca .. id end
   if TERMINAL[st] then
     local co = j.co or ZERO
-    redis.call('ZADD', K.done, 0, co .. id)
-    if not j.cc then redis.call('ZADD', K.uncl, 0, co .. id) end
+    e.done = co .. id
+    if not wm or not j.cc then e.uncl = co .. id end
   elseif j.uk then
-    redis.call('HSET', K.uniq, j.uk, id)
+    e.uk = j.uk
   end
-  local tf = tickField(j)
-  if tf then redis.call('HSET', K.ticks, tf, id) end
+  e.tf = tickField(j)
+  return e
 end
 
--- unindex removes j, in the state it was stored in, from every index.
-local function unindex(K, j)
-  local st, id = j.st, j.id
-  redis.call('ZREM', K.bystatus, st .. ':' .. j.ca .. id)
-  if st == 'pending' then
-    if j.sa then redis.call('ZREM', K.sched, j.sa .. id) end
-    local m = readyMember(j)
-    redis.call('ZREM', K.ready, m)
-    redis.call('ZREM', K.readyq, lp(j.q) .. m)
-  elseif st == 'dispatched' then
-    redis.call('ZREM', K.disp, (j.da or ZERO) .. id)
+-- CHUNK bounds the arguments of one command built with unpack (Lua's C
+-- stack holds about 8000).
+local CHUNK = 1000
+
+-- call runs cmd on key with args, CHUNK at a time; step keeps pairs whole.
+local function callAll(cmd, key, args, step)
+  local n = #args
+  if n == 0 then return end
+  if n <= CHUNK then
+    redis.call(cmd, key, unpack(args))
+    return
   end
-  local dl = deadline(j)
-  if dl then redis.call('ZREM', K.run, dl .. id) end
-  if INFLIGHT[st] and j.w then redis.call('ZREM', K.wjobs, lp(j.w) .. id) end
-  if j.f then redis.call('ZREM', K.fol, lp(j.f) .. j.ca .. id) end
-  if TERMINAL[st] then
-    local co = j.co or ZERO
-    redis.call('ZREM', K.done, co .. id)
-    redis.call('ZREM', K.uncl, co .. id)
-  elseif j.uk and redis.call('HGET', K.uniq, j.uk) == id then
-    redis.call('HDEL', K.uniq, j.uk)
+  local size = CHUNK - CHUNK % step
+  for i = 1, n, size do
+    redis.call(cmd, key, unpack(args, i, math.min(i + size - 1, n)))
   end
-  local tf = tickField(j)
-  if tf and redis.call('HGET', K.ticks, tf) == id then redis.call('HDEL', K.ticks, tf) end
+end
+
+-- hmget returns the values of fields of hash (false where absent).
+local function hmget(hash, fields)
+  local n = #fields
+  if n <= CHUNK then
+    if n == 0 then return {} end
+    return redis.call('HMGET', hash, unpack(fields))
+  end
+  local out = {}
+  for i = 1, n, CHUNK do
+    local part = redis.call('HMGET', hash, unpack(fields, i, math.min(i + CHUNK - 1, n)))
+    for k = 1, #part do out[#out + 1] = part[k] end
+  end
+  return out
+end
+
+-- A batch is one script run's view of the jobs it changes. Jobs are read
+-- once (prefetch: one HMGET), and every change goes through put or delete,
+-- which compare the index entries the job was stored with to those of its
+-- new state and queue only the difference; flush writes all of it with one
+-- command per index. Each index member ends with its job's id, so the
+-- changes of different jobs never touch the same member; a job put twice in
+-- one batch flushes first, so its changes apply in order.
+local function batch(K, wm)
+  return {K = K, wm = wm, raw = {}, jobs = {}, old = {}, dirty = {},
+    zrem = {}, zadd = {}, hset = {}, hdel = {}}
+end
+
+-- prefetch reads the stored JSON of ids not yet known to the batch.
+local function prefetch(B, ids)
+  local want = {}
+  for _, id in ipairs(ids) do
+    if B.raw[id] == nil then
+      B.raw[id] = false
+      want[#want + 1] = id
+    end
+  end
+  local vals = hmget(B.K.jobs, want)
+  for i, id in ipairs(want) do B.raw[id] = vals[i] end
+end
+
+-- load returns the job stored under id (the batch's copy), or nil.
+local function load(B, id)
+  local j = B.jobs[id]
+  if j then return j end
+  local raw = B.raw[id]
+  if raw == nil then
+    raw = redis.call('HGET', B.K.jobs, id)
+    B.raw[id] = raw
+  end
+  if not raw then return nil end
+  j = cjson.decode(raw)
+  B.jobs[id], B.old[id] = j, entries(j, nil)
+  return j
+end
+
+local function flush(B)
+  local K = B.K
+  for _, k in ipairs(ZSETS) do
+    local rem, add = B.zrem[k], B.zadd[k]
+    if rem then callAll('ZREM', K[k], rem, 1) end
+    if add then callAll('ZADD', K[k], add, 2) end
+  end
+  callAll('HDEL', K.jobs, B.hdel, 1)
+  callAll('HSET', K.jobs, B.hset, 2)
+  B.zrem, B.zadd, B.hset, B.hdel, B.dirty = {}, {}, {}, {}, {}
+end
+
+-- moveField changes the field of hash naming job id from a to b (either
+-- may be nil), deleting a only while it still names id.
+local function moveField(hash, id, a, b)
+  if a == b then return end
+  if a and redis.call('HGET', hash, a) == id then redis.call('HDEL', hash, a) end
+  if b then redis.call('HSET', hash, b, id) end
+end
+
+-- move queues the index changes from entries old to entries new of job id
+-- (either may be nil: none). Hash fields (uniq, ticks) are written at once.
+local function move(B, id, old, new)
+  if B.dirty[id] then flush(B) end
+  B.dirty[id] = true
+  old, new = old or {}, new or {}
+  for _, k in ipairs(ZSETS) do
+    local a, b = old[k], new[k]
+    if a ~= b then
+      if a then
+        local l = B.zrem[k]
+        if not l then l = {}; B.zrem[k] = l end
+        l[#l + 1] = a
+      end
+      if b then
+        local l = B.zadd[k]
+        if not l then l = {}; B.zadd[k] = l end
+        l[#l + 1] = 0
+        l[#l + 1] = b
+      end
+    end
+  end
+  moveField(B.K.uniq, id, old.uk, new.uk)
+  moveField(B.K.ticks, id, old.tf, new.tf)
+end
+
+-- put stores j, in its new state, with its indexes; raw is its JSON when
+-- the caller has it. Returns the JSON.
+local function put(B, j, raw)
+  local id = j.id
+  local new = entries(j, B.wm)
+  move(B, id, B.old[id], new)
+  raw = raw or cjson.encode(j)
+  B.jobs[id], B.raw[id], B.old[id] = j, raw, new
+  local h = B.hset
+  h[#h + 1] = id
+  h[#h + 1] = raw
+  return raw
+end
+
+-- delete removes j and all its index entries.
+local function delete(B, j)
+  local id = j.id
+  move(B, id, B.old[id], nil)
+  B.jobs[id], B.raw[id], B.old[id] = nil, false, nil
+  B.hdel[#B.hdel + 1] = id
 end
 
 local function watermark(K) return redis.call('GET', K.wm) or ZERO end
-
-local function loadJob(K, id)
-  local raw = redis.call('HGET', K.jobs, id)
-  if not raw then return nil end
-  return cjson.decode(raw)
-end
-
--- save stores j (already indexed) and returns its JSON.
-local function save(K, j)
-  local raw = cjson.encode(j)
-  redis.call('HSET', K.jobs, j.id, raw)
-  return raw
-end
 
 -- promote makes every pending job scheduled before next (exclusive) ready,
 -- advancing the watermark, and returns the watermark in force.
@@ -165,13 +274,25 @@ local function promote(K, next)
   local wm = watermark(K)
   if next <= wm then return wm end
   local ms = redis.call('ZRANGEBYLEX', K.sched, '[' .. wm, '(' .. next)
-  for _, m in ipairs(ms) do
-    local j = loadJob(K, string.sub(m, 20))
-    if j and j.st == 'pending' then
-      local rm = readyMember(j)
-      redis.call('ZADD', K.ready, 0, rm)
-      redis.call('ZADD', K.readyq, 0, lp(j.q) .. rm)
+  if #ms > 0 then
+    local ids = {}
+    for i, m in ipairs(ms) do ids[i] = string.sub(m, 20) end
+    local raws = hmget(K.jobs, ids)
+    local ready, readyq = {}, {}
+    for _, raw in ipairs(raws) do
+      if raw then
+        local j = cjson.decode(raw)
+        if j.st == 'pending' then
+          local rm = readyMember(j)
+          ready[#ready + 1] = 0
+          ready[#ready + 1] = rm
+          readyq[#readyq + 1] = 0
+          readyq[#readyq + 1] = lp(j.q) .. rm
+        end
+      end
     end
+    callAll('ZADD', K.ready, ready, 2)
+    callAll('ZADD', K.readyq, readyq, 2)
   end
   redis.call('SET', K.wm, next)
   return next
@@ -180,10 +301,18 @@ end
 -- due reports whether a pending job may run at now (a T).
 local function due(j, now) return not j.sa or j.sa <= now end
 
+-- stored reports whether the jobs hash holds id (prefetched or asked).
+local function stored(B, id)
+  local raw = B.raw[id]
+  if raw == nil then return redis.call('HEXISTS', B.K.jobs, id) == 1 end
+  return raw ~= false
+end
+
 -- enqueueCheck returns nil when j may be stored, else an error reply. seen
 -- collects the ids, unique keys and ticks of earlier jobs of the same batch.
-local function enqueueCheck(K, j, seen)
-  if seen.ids[j.id] or redis.call('HEXISTS', K.jobs, j.id) == 1 then
+local function enqueueCheck(B, j, seen)
+  local K = B.K
+  if seen.ids[j.id] or stored(B, j.id) then
     return err('EXISTS', 'job id')
   end
   if j.uk and (seen.uks[j.uk] or redis.call('HEXISTS', K.uniq, j.uk) == 1) then
@@ -201,16 +330,31 @@ end
 
 local function newSeen() return {ids = {}, uks = {}, ticks = {}} end
 
--- transition moves an in-flight job at attempt to a terminal status.
-local function finish(K, wm, id, attempt, status, now, msg)
-  local j = loadJob(K, id)
+-- enqueueAll checks the jobs raws (JSON) and stores them all, or none and
+-- returns the error reply.
+local function enqueueAll(B, raws)
+  local jobs, ids, seen = {}, {}, newSeen()
+  for i, raw in ipairs(raws) do
+    local j = cjson.decode(raw)
+    jobs[i], ids[i] = j, j.id
+  end
+  prefetch(B, ids)
+  for _, j in ipairs(jobs) do
+    local e = enqueueCheck(B, j, seen)
+    if e then return e end
+  end
+  for i, j in ipairs(jobs) do put(B, j, raws[i]) end
+  return nil
+end
+
+-- finish moves an in-flight job at attempt to a terminal status.
+local function finish(B, id, attempt, status, now, msg)
+  local j = load(B, id)
   if not j then return 'NOTFOUND' end
   if not INFLIGHT[j.st] or j.at ~= attempt then return 'CONFLICT' end
-  unindex(K, j)
   j.st = status
   j.co = now
   if msg then j.le = msg end
-  index(K, j, wm)
-  save(K, j)
+  put(B, j)
   return 'OK'
 end

@@ -4,14 +4,14 @@
 -- ARGV: job ids
 -- Returns 'OK'.
 local K = jobkeys()
-local wm = watermark(K)
+local B = batch(K, watermark(K))
+prefetch(B, ARGV)
 for i = 1, #ARGV do
-  local j = loadJob(K, ARGV[i])
+  local j = load(B, ARGV[i])
   if j and not j.cc then
-    unindex(K, j)
     j.cc = '1'
-    index(K, j, wm)
-    save(K, j)
+    put(B, j)
   end
 end
+flush(B)
 return 'OK'

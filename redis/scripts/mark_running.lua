@@ -3,12 +3,13 @@
 -- ARGV[1] job id   ARGV[2] attempt   ARGV[3] worker id ('' keeps)   ARGV[4] now (T)
 -- Returns the job JSON; ORX_NOTFOUND or ORX_CONFLICT.
 local K = jobkeys()
-local j = loadJob(K, ARGV[1])
+local B = batch(K, watermark(K))
+local j = load(B, ARGV[1])
 if not j then return err('NOTFOUND', 'job') end
 if j.st ~= 'dispatched' or j.at ~= ARGV[2] then return err('CONFLICT', 'job is not dispatched at that attempt') end
-unindex(K, j)
 j.st = 'running'
 j.ta = ARGV[4]
 if ARGV[3] ~= '' then j.w = ARGV[3] end
-index(K, j, watermark(K))
-return save(K, j)
+local raw = put(B, j)
+flush(B)
+return raw

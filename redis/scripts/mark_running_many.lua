@@ -6,21 +6,24 @@
 -- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.
 local K = jobkeys()
 local worker, now = ARGV[1], ARGV[2]
-local out, wm = {}, watermark(K)
+local B = batch(K, watermark(K))
+local ids = {}
+for i = 3, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+prefetch(B, ids)
+local out = {}
 for i = 3, #ARGV, 2 do
-  local j = loadJob(K, ARGV[i])
+  local j = load(B, ARGV[i])
   if not j then
     out[#out + 1] = 'NOTFOUND'
   elseif j.st ~= 'dispatched' or j.at ~= ARGV[i + 1] then
     out[#out + 1] = 'CONFLICT'
   else
-    unindex(K, j)
     j.st = 'running'
     j.ta = now
     if worker ~= '' then j.w = worker end
-    index(K, j, wm)
-    save(K, j)
+    put(B, j)
     out[#out + 1] = 'OK'
   end
 end
+flush(B)
 return out

@@ -8,15 +8,15 @@ local now, limit = ARGV[1], tonumber(ARGV[3])
 promote(K, ARGV[2])
 local out, off = {}, 0
 while #out < limit do
-  local ms = redis.call('ZRANGEBYLEX', K.ready, '-', '+', 'LIMIT', off, limit + 16)
+  local ms = redis.call('ZRANGEBYLEX', K.ready, '-', '+', 'LIMIT', off, limit - #out)
   if #ms == 0 then break end
-  for _, m in ipairs(ms) do
-    local raw = redis.call('HGET', K.jobs, string.sub(m, -36))
+  local ids = {}
+  for i, m in ipairs(ms) do ids[i] = string.sub(m, -36) end
+  for _, raw in ipairs(hmget(K.jobs, ids)) do
     if raw then
       local j = cjson.decode(raw)
       if j.st == 'pending' and due(j, now) then out[#out + 1] = raw end
     end
-    if #out == limit then break end
   end
   off = off + #ms
 end

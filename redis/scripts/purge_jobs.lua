@@ -7,16 +7,21 @@
 -- Returns how many jobs it deleted.
 local K = jobkeys()
 local ms = redis.call('ZRANGEBYLEX', K.done, '-', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local n = 0
-for _, m in ipairs(ms) do
-  local j = loadJob(K, string.sub(m, 20))
+local B = batch(K, watermark(K))
+local ids = {}
+for i, m in ipairs(ms) do ids[i] = string.sub(m, 20) end
+prefetch(B, ids)
+local gone, orphans = {}, {}
+for i, id in ipairs(ids) do
+  local j = load(B, id)
   if j then
-    unindex(K, j)
-    redis.call('HDEL', K.jobs, j.id)
-    redis.call('SADD', K.orphans, j.id)
-    n = n + 1
+    delete(B, j)
+    orphans[#orphans + 1] = id
   else
-    redis.call('ZREM', K.done, m)
+    gone[#gone + 1] = ms[i]
   end
 end
-return n
+flush(B)
+callAll('ZREM', K.done, gone, 1)
+callAll('SADD', K.orphans, orphans, 1)
+return #orphans

@@ -6,16 +6,20 @@
 local K = jobkeys()
 local p = lp(ARGV[1])
 local ms = redis.call('ZRANGEBYLEX', K.fol, '[' .. p, '(' .. p .. '\255', 'LIMIT', 0, tonumber(ARGV[2]))
-local wm = watermark(K)
-for _, m in ipairs(ms) do
-  local j = loadJob(K, string.sub(m, -36))
+local B = batch(K, watermark(K))
+local ids = {}
+for i, m in ipairs(ms) do ids[i] = string.sub(m, -36) end
+prefetch(B, ids)
+local gone = {}
+for i, id in ipairs(ids) do
+  local j = load(B, id)
   if j then
-    unindex(K, j)
     j.f = nil
-    index(K, j, wm)
-    save(K, j)
+    put(B, j)
   else
-    redis.call('ZREM', K.fol, m)
+    gone[#gone + 1] = ms[i]
   end
 end
+flush(B)
+callAll('ZREM', K.fol, gone, 1)
 return #ms

@@ -13,14 +13,16 @@
 -- Returns one entry per group: the job JSON, or false when the job moved on.
 local K = jobkeys()
 local now = ARGV[1]
-local wm = watermark(K)
+local B = batch(K, watermark(K))
+local ids = {}
+for i = 2, #ARGV, 6 do ids[#ids + 1] = ARGV[i] end
+prefetch(B, ids)
 local out = {}
 for i = 2, #ARGV, 6 do
-  local j = loadJob(K, ARGV[i])
+  local j = load(B, ARGV[i])
   local res = false
   if j and j.st == ARGV[i + 1] and j.at == ARGV[i + 2] and (j.rc or '0') == ARGV[i + 3] then
     local action, value = ARGV[i + 4], ARGV[i + 5]
-    unindex(K, j)
     if action == 'retry' then
       j.st = 'pending'
       j.rc = incr(j.rc, 1)
@@ -35,9 +37,9 @@ for i = 2, #ARGV, 6 do
       j.co = now
       j.le = value
     end
-    index(K, j, wm)
-    res = save(K, j)
+    res = put(B, j)
   end
   out[#out + 1] = res
 end
+flush(B)
 return out

@@ -9,18 +9,12 @@ local raw = redis.call('HGET', K.sch, ARGV[1])
 if not raw then return err('NOTFOUND', 'schedule') end
 local s = cjson.decode(raw)
 if s.nr ~= ARGV[2] then return err('CONFLICT', 'next run has moved') end
-local jobs, seen = {}, newSeen()
-for i = 5, #ARGV do
-  local j = cjson.decode(ARGV[i])
-  local e = enqueueCheck(K, j, seen)
-  if e then return e end
-  jobs[#jobs + 1] = {j, ARGV[i]}
-end
-local wm = watermark(K)
-for _, jr in ipairs(jobs) do
-  index(K, jr[1], wm)
-  redis.call('HSET', K.jobs, jr[1].id, jr[2])
-end
+local B = batch(K, watermark(K))
+local raws = {}
+for i = 5, #ARGV do raws[#raws + 1] = ARGV[i] end
+local e = enqueueAll(B, raws)
+if e then return e end
+flush(B)
 redis.call('ZREM', K.due, s.nr .. s.i)
 s.nr, s.lr = ARGV[3], ARGV[4]
 if s.en then redis.call('ZADD', K.due, 0, s.nr .. s.i) end
