@@ -11,41 +11,67 @@ import (
 	"github.com/orchestrix/persistence/abstractions/stores"
 )
 
-// Records are stored as JSON objects with short keys and string values only:
-// Lua's cjson keeps 14 significant digits of a number, so every number and
-// instant travels as text. Times are T strings (keys.go), durations decimal
-// milliseconds, absent fields are zero values.
+// Records other than jobs are stored as JSON objects with short keys and
+// string values only: Lua's cjson keeps 14 significant digits of a number, so
+// every number and instant travels as text. Times are T strings (keys.go),
+// durations decimal milliseconds, absent fields are zero values.
+//
+// Jobs, the hot records, use a layout the scripts read without parsing (see
+// lib.lua): a fixed-width head, then length-prefixed fields.
+//
+//	offset len  field
+//	0      1    status code (statusCodes)
+//	1      19   attempt, zero-padded decimal
+//	20     19   DispatchedAt (T; zeroT when unset, as every time below)
+//	39     19   StartedAt
+//	58     19   CompletedAt
+//	77     16   priority (prio)
+//	93     19   CreatedAt
+//	112    36   ID
+//	148    19   ScheduledAt
+//	167    19   Timeout in microseconds (whole milliseconds), zero-padded
+//	186    1    ChannelsCleaned '1' or '0'
+//	187    19   ScheduleTick
+//	206         fields, each a zero-padded decimal byte length and the bytes:
+//	            3 digits: Queue, WorkerID, FollowerNodeID, UniqueKey,
+//	            ScheduleID, Type, CorrelationID, ScheduleType, RetryCount,
+//	            MaxRetries, InitialDelay (ms), Multiplier, MaxDelay (ms);
+//	            8 digits: Args, LastError
+//
+// A 3-digit field is lp(text), the same bytes a sorted-set member uses for
+// caller text, so scripts copy queue and worker members straight out of the
+// record, and priority, CreatedAt and ID sit together in the order of a
+// ready member. Names are at most 255 bytes, Args at most 16 MiB and LastError at
+// most 1 MiB (stores' validation), so the widths always suffice.
+const (
+	recStatus     = 0
+	recAttempt    = 1
+	recDispatched = 20
+	recStarted    = 39
+	recCompleted  = 58
+	recPriority   = 77
+	recCreated    = 93
+	recID         = 112
+	recScheduled  = 148
+	recTimeout    = 167
+	recCleaned    = 186
+	recTick       = 187
+	recFixed      = 206
+)
 
-// jobRec is a stored job. lib.lua reads and writes the same fields.
-type jobRec struct {
-	ID            string `json:"id"`
-	Type          string `json:"ty"`
-	Queue         string `json:"q"`
-	Args          string `json:"a,omitempty"`
-	Status        string `json:"st"`
-	Priority      string `json:"pr"`
-	CorrelationID string `json:"ci,omitempty"`
-	UniqueKey     string `json:"uk,omitempty"`
-	CreatedAt     string `json:"ca"`
-	ScheduledAt   string `json:"sa,omitempty"`
-	DispatchedAt  string `json:"da,omitempty"`
-	StartedAt     string `json:"ta,omitempty"`
-	CompletedAt   string `json:"co,omitempty"`
-	Timeout       string `json:"to,omitempty"`
-	RetryCount    string `json:"rc,omitempty"`
-	MaxRetries    string `json:"mr,omitempty"`
-	InitialDelay  string `json:"pi,omitempty"`
-	Multiplier    string `json:"pm,omitempty"`
-	MaxDelay      string `json:"px,omitempty"`
-	LastError     string `json:"le,omitempty"`
-	WorkerID      string `json:"w,omitempty"`
-	Follower      string `json:"f,omitempty"`
-	Cleaned       string `json:"cc,omitempty"`
-	ScheduleID    string `json:"si,omitempty"`
-	ScheduleType  string `json:"sy,omitempty"`
-	ScheduleTick  string `json:"tk,omitempty"`
-	Attempt       string `json:"at"`
+// statusCodes are the one-byte job status codes of a record.
+var statusCodes = map[stores.JobStatus]byte{
+	stores.StatusPending: 'p', stores.StatusDispatched: 'd', stores.StatusRunning: 'r',
+	stores.StatusCompleted: 'c', stores.StatusFailed: 'f', stores.StatusTimedOut: 't', stores.StatusCancelled: 'x',
 }
+
+var codeStatuses = func() map[byte]stores.JobStatus {
+	m := map[byte]stores.JobStatus{}
+	for st, c := range statusCodes {
+		m[c] = st
+	}
+	return m
+}()
 
 func itoa(n int64) string {
 	if n == 0 {
@@ -56,25 +82,48 @@ func itoa(n int64) string {
 
 func ms(d time.Duration) string { return itoa(d.Milliseconds()) }
 
-func encodeJob(j *stores.Job) jobRec {
-	r := jobRec{
-		ID: j.ID, Type: j.Type, Queue: j.Queue, Args: string(j.Args), Status: string(j.Status),
-		Priority: prio(j.Priority), CorrelationID: j.CorrelationID, UniqueKey: j.UniqueKey,
-		CreatedAt: tT(j.CreatedAt), ScheduledAt: optT(j.ScheduledAt), DispatchedAt: optT(j.DispatchedAt),
-		StartedAt: optT(j.StartedAt), CompletedAt: optT(j.CompletedAt), Timeout: ms(j.Timeout),
-		RetryCount: itoa(int64(j.RetryCount)), MaxRetries: itoa(int64(j.MaxRetries)),
-		InitialDelay: ms(j.RetryPolicy.InitialDelay), MaxDelay: ms(j.RetryPolicy.MaxDelay),
-		LastError: j.LastError, WorkerID: j.WorkerID, Follower: j.FollowerNodeID,
-		ScheduleID: j.ScheduleID, ScheduleType: string(j.ScheduleType), ScheduleTick: optT(j.ScheduleTick),
-		Attempt: strconv.FormatInt(j.Attempt, 10),
+// appendField appends s with its byte length in width digits.
+func appendField(b []byte, width int, s string) []byte {
+	n := len(s)
+	for div := pow10[width-1]; div > 0; div /= 10 {
+		b = append(b, byte('0'+n/div%10))
 	}
-	if j.RetryPolicy.Multiplier != 0 {
-		r.Multiplier = strconv.FormatFloat(j.RetryPolicy.Multiplier, 'g', -1, 64)
-	}
+	return append(b, s...)
+}
+
+var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
+
+// encodeJob returns the stored record of j.
+func encodeJob(j *stores.Job) string {
+	b := make([]byte, 0, recFixed+64+len(j.Queue)+len(j.Type)+len(j.Args)+len(j.LastError))
+	b = append(b, statusCodes[j.Status])
+	b = appendPad19(b, j.Attempt)
+	b = appendT(b, j.DispatchedAt)
+	b = appendT(b, j.StartedAt)
+	b = appendT(b, j.CompletedAt)
+	b = append(b, prio(j.Priority)...)
+	b = appendT(b, j.CreatedAt)
+	b = append(b, j.ID...)
+	b = appendT(b, j.ScheduledAt)
+	b = appendPad19(b, j.Timeout.Milliseconds()*1000)
+	cleaned := byte('0')
 	if j.ChannelsCleaned {
-		r.Cleaned = "1"
+		cleaned = '1'
 	}
-	return r
+	b = append(b, cleaned)
+	b = appendT(b, j.ScheduleTick)
+	mult := ""
+	if j.RetryPolicy.Multiplier != 0 {
+		mult = strconv.FormatFloat(j.RetryPolicy.Multiplier, 'g', -1, 64)
+	}
+	for _, f := range [...]string{j.Queue, j.WorkerID, j.FollowerNodeID, j.UniqueKey, j.ScheduleID, j.Type,
+		j.CorrelationID, string(j.ScheduleType), itoa(int64(j.RetryCount)), itoa(int64(j.MaxRetries)),
+		ms(j.RetryPolicy.InitialDelay), mult, ms(j.RetryPolicy.MaxDelay)} {
+		b = appendField(b, 3, f)
+	}
+	b = appendField(b, 8, string(j.Args))
+	b = appendField(b, 8, j.LastError)
+	return string(b)
 }
 
 func marshal(v any) string {
@@ -126,6 +175,30 @@ func (d *decoder) fail(err error) {
 	}
 }
 
+// field reads the next length-prefixed field of a job record at *pos.
+func (d *decoder) field(rec string, pos *int, width int) string {
+	p := *pos
+	if d.err != nil || p+width > len(rec) {
+		d.fail(errors.New("record too short"))
+		return ""
+	}
+	n := 0
+	for _, c := range []byte(rec[p : p+width]) {
+		if c < '0' || c > '9' {
+			d.fail(fmt.Errorf("bad field length %q", rec[p:p+width]))
+			return ""
+		}
+		n = n*10 + int(c-'0')
+	}
+	p += width
+	if p+n > len(rec) {
+		d.fail(errors.New("record too short"))
+		return ""
+	}
+	*pos = p + n
+	return rec[p : p+n]
+}
+
 func rawJSON(s string) json.RawMessage {
 	if s == "" {
 		return nil
@@ -133,38 +206,59 @@ func rawJSON(s string) json.RawMessage {
 	return json.RawMessage(s)
 }
 
-func (r *jobRec) job() (*stores.Job, error) {
+// parseJob decodes a job record.
+func parseJob(rec string) (*stores.Job, error) {
+	if len(rec) < recFixed {
+		return nil, fmt.Errorf("orchestrix/redis: job record of %d bytes", len(rec))
+	}
 	var d decoder
-	p, err := parsePrio(r.Priority)
+	at := func(off int) string { return rec[off : off+19] }
+	j := &stores.Job{ID: rec[recID : recID+36], Attempt: d.i64(at(recAttempt)),
+		DispatchedAt: d.t(at(recDispatched)), StartedAt: d.t(at(recStarted)), CompletedAt: d.t(at(recCompleted)),
+		CreatedAt: d.t(at(recCreated)), ScheduledAt: d.t(at(recScheduled)),
+		Timeout:         time.Duration(d.i64(at(recTimeout))) * time.Microsecond,
+		ChannelsCleaned: rec[recCleaned] == '1', ScheduleTick: d.t(at(recTick))}
+	st, ok := codeStatuses[rec[recStatus]]
+	if !ok {
+		d.fail(fmt.Errorf("bad status code %q", rec[recStatus]))
+	}
+	j.Status = st
+	p, err := parsePrio(rec[recPriority : recPriority+16])
 	d.fail(err)
-	j := &stores.Job{
-		ID: r.ID, Type: r.Type, Queue: r.Queue, Args: rawJSON(r.Args), Status: stores.JobStatus(r.Status),
-		Priority: p, CorrelationID: r.CorrelationID, UniqueKey: r.UniqueKey,
-		CreatedAt: d.t(r.CreatedAt), ScheduledAt: d.t(r.ScheduledAt), DispatchedAt: d.t(r.DispatchedAt),
-		StartedAt: d.t(r.StartedAt), CompletedAt: d.t(r.CompletedAt), Timeout: d.ms(r.Timeout),
-		RetryCount: int(d.i64(r.RetryCount)), MaxRetries: int(d.i64(r.MaxRetries)),
-		RetryPolicy: stores.RetryPolicy{InitialDelay: d.ms(r.InitialDelay), Multiplier: d.f64(r.Multiplier), MaxDelay: d.ms(r.MaxDelay)},
-		LastError:   r.LastError, WorkerID: r.WorkerID, FollowerNodeID: r.Follower, ChannelsCleaned: r.Cleaned != "",
-		ScheduleID: r.ScheduleID, ScheduleType: stores.ScheduleType(r.ScheduleType), ScheduleTick: d.t(r.ScheduleTick),
-		Attempt: d.i64(r.Attempt),
+	j.Priority = p
+	pos := recFixed
+	j.Queue = d.field(rec, &pos, 3)
+	j.WorkerID = d.field(rec, &pos, 3)
+	j.FollowerNodeID = d.field(rec, &pos, 3)
+	j.UniqueKey = d.field(rec, &pos, 3)
+	j.ScheduleID = d.field(rec, &pos, 3)
+	j.Type = d.field(rec, &pos, 3)
+	j.CorrelationID = d.field(rec, &pos, 3)
+	j.ScheduleType = stores.ScheduleType(d.field(rec, &pos, 3))
+	j.RetryCount = int(d.i64(d.field(rec, &pos, 3)))
+	j.MaxRetries = int(d.i64(d.field(rec, &pos, 3)))
+	j.RetryPolicy.InitialDelay = d.ms(d.field(rec, &pos, 3))
+	j.RetryPolicy.Multiplier = d.f64(d.field(rec, &pos, 3))
+	j.RetryPolicy.MaxDelay = d.ms(d.field(rec, &pos, 3))
+	j.Args = rawJSON(d.field(rec, &pos, 8))
+	j.LastError = d.field(rec, &pos, 8)
+	if d.err == nil && pos != len(rec) {
+		d.fail(fmt.Errorf("%d bytes after the last field", len(rec)-pos))
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("orchestrix/redis: job %s: %w", r.ID, d.err)
+		return nil, fmt.Errorf("orchestrix/redis: job %s: %w", j.ID, d.err)
 	}
 	return j, nil
 }
 
-// decodeJob decodes a job JSON returned by a script or read from the jobs hash.
+// decodeJob decodes a job record returned by a script or read from the jobs
+// hash.
 func decodeJob(raw any) (*stores.Job, error) {
 	s, ok := raw.(string)
 	if !ok {
 		return nil, fmt.Errorf("orchestrix/redis: unexpected job reply %T", raw)
 	}
-	var r jobRec
-	if err := json.Unmarshal([]byte(s), &r); err != nil {
-		return nil, fmt.Errorf("orchestrix/redis: decode job: %w", err)
-	}
-	return r.job()
+	return parseJob(s)
 }
 
 func decodeJobs(v any) ([]*stores.Job, error) {
@@ -194,10 +288,11 @@ func replyList(v any) ([]any, error) {
 	return list, nil
 }
 
-// deadLetterRec is a stored dead letter; J holds the job as it was stored.
+// deadLetterRec is a stored dead letter; J holds the job's record as it was
+// stored.
 type deadLetterRec struct {
 	ID            string `json:"i"`
-	Job           jobRec `json:"j"`
+	Job           string `json:"j"`
 	LastError     string `json:"e"`
 	TotalAttempts string `json:"n"`
 	FailedAt      string `json:"fa"`
@@ -217,7 +312,7 @@ func decodeDeadLetter(raw any) (*stores.DeadLetter, error) {
 	if err := json.Unmarshal([]byte(s), &r); err != nil {
 		return nil, fmt.Errorf("orchestrix/redis: decode dead letter: %w", err)
 	}
-	j, err := r.Job.job()
+	j, err := parseJob(r.Job)
 	if err != nil {
 		return nil, err
 	}

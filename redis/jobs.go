@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
@@ -20,14 +21,14 @@ var _ stores.JobStore = (*jobStore)(nil)
 func (s *jobStore) keys() []string { return s.b.k.job }
 
 func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
-	_, err := s.b.run(ctx, scriptEnqueue, s.keys(), marshal(encodeJob(job)))
+	_, err := s.b.run(ctx, scriptEnqueue, s.keys(), encodeJob(job))
 	return err
 }
 
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
 	args := make([]any, len(jobs))
 	for i, j := range jobs {
-		args[i] = marshal(encodeJob(j))
+		args[i] = encodeJob(j)
 	}
 	_, err := s.b.run(ctx, scriptEnqueue, s.keys(), args...)
 	return err
@@ -98,7 +99,7 @@ func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*st
 }
 
 func (s *jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
-	v, err := s.b.run(ctx, scriptMarkRunning, s.keys(), ref.ID, ref.Attempt, workerID, tT(now))
+	v, err := s.b.run(ctx, scriptMarkRunning, s.keys(), ref.ID, pad19(ref.Attempt), workerID, tT(now))
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,7 @@ func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, worke
 	args := make([]any, 0, 2+2*len(refs))
 	args = append(args, workerID, tT(now))
 	for _, r := range refs {
-		args = append(args, r.ID, r.Attempt)
+		args = append(args, r.ID, pad19(r.Attempt))
 	}
 	v, err := s.b.run(ctx, scriptMarkRunningMany, s.keys(), args...)
 	if err != nil {
@@ -144,7 +145,7 @@ func (s *jobStore) finish(ctx context.Context, status stores.JobStatus, refs []s
 	args := make([]any, 0, 3+2*len(refs))
 	args = append(args, string(status), tT(now), msg)
 	for _, r := range refs {
-		args = append(args, r.ID, r.Attempt)
+		args = append(args, r.ID, pad19(r.Attempt))
 	}
 	v, err := s.b.run(ctx, scriptFinish, s.keys(), args...)
 	if err != nil {
@@ -185,7 +186,7 @@ type retryGroup struct {
 }
 
 func (g retryGroup) args() []any {
-	return []any{g.job.ID, string(g.job.Status), g.job.Attempt, strconv.Itoa(g.job.RetryCount), g.action, g.value}
+	return []any{g.job.ID, string(g.job.Status), pad19(g.job.Attempt), itoa(int64(g.job.RetryCount)), g.action, g.value}
 }
 
 // retryValue is retry.lua's value for a retry: ScheduledAt, then LastError.
@@ -251,7 +252,7 @@ func (s *jobStore) Cancel(ctx context.Context, id string, now time.Time) error {
 }
 
 func (s *jobStore) MoveToDeadLetter(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) (*stores.DeadLetter, error) {
-	v, err := s.b.run(ctx, scriptDeadLetter, s.keys(), ref.ID, ref.Attempt, stores.NewID(), errMsg, tT(now))
+	v, err := s.b.run(ctx, scriptDeadLetter, s.keys(), ref.ID, pad19(ref.Attempt), stores.NewID(), errMsg, tT(now))
 	if err != nil {
 		return nil, err
 	}
@@ -471,11 +472,13 @@ func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage
 		statuses = allStatuses
 	}
 	want := map[stores.JobStatus]bool{}
-	var sts []string
+	var sts []string // bystatus prefixes, without the ':'
 	for _, st := range statuses {
 		if !want[st] {
 			want[st] = true
-			sts = append(sts, string(st))
+			if p := strings.TrimSuffix(statusPrefix(st), ":"); !slices.Contains(sts, p) {
+				sts = append(sts, p)
+			}
 		}
 	}
 	queues := set(q.Queues)

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
 )
 
 // Key layout. Every key name this driver uses is built in this file.
@@ -126,10 +128,26 @@ const zeroT = "0000000000000000000"
 // tT encodes an instant as T: 19-digit zero-padded unix microseconds, whose
 // byte order is time order. The zero time is zeroT.
 func tT(t time.Time) string {
-	if t.IsZero() {
-		return zeroT
+	var b [19]byte
+	return string(appendT(b[:0], t))
+}
+
+// appendPad19 appends n (non-negative) as 19 zero-padded digits.
+func appendPad19(b []byte, n int64) []byte {
+	var d [19]byte
+	for i := 18; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
 	}
-	return fmt.Sprintf("%019d", t.UnixMicro())
+	return append(b, d[:]...)
+}
+
+// appendT appends t as a T (zeroT for the zero time).
+func appendT(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, zeroT...)
+	}
+	return appendPad19(b, t.UnixMicro())
 }
 
 // optT is tT with the zero time as "" (an absent field).
@@ -153,7 +171,10 @@ func parseT(s string) (time.Time, error) {
 }
 
 // pad19 encodes a non-negative integer as 19 zero-padded digits.
-func pad19(n int64) string { return fmt.Sprintf("%019d", n) }
+func pad19(n int64) string {
+	var b [19]byte
+	return string(appendPad19(b[:0], n))
+}
 
 // lp length-prefixes caller text inside a member, as lib.lua's lp does.
 func lp(s string) string { return fmt.Sprintf("%03d", len(s)) + s }
@@ -168,6 +189,16 @@ func parsePrio(s string) (int, error) {
 		return 0, fmt.Errorf("bad stored priority %q", s)
 	}
 	return int(int64(^u ^ (1 << 63))), nil
+}
+
+// statusPrefix is the start of a job's bystatus member: its status and ':',
+// with dispatched and running sharing "inflight:" so that MarkRunning leaves
+// bystatus alone (lib.lua's BYSTATUS).
+func statusPrefix(st stores.JobStatus) string {
+	if st.InFlight() {
+		return "inflight:"
+	}
+	return string(st) + ":"
 }
 
 // maxSuffix closes a prefix range in ZRANGEBYLEX: no member byte is 0xff

@@ -125,7 +125,7 @@ func (s *scheduleStore[S]) Advance(ctx context.Context, id string, seen, nextRun
 func (s *scheduleStore[S]) Fire(ctx context.Context, f stores.Firing) error {
 	args := []any{f.ScheduleID, tT(f.SeenNextRun), tT(f.NextRun), tT(f.FiredAt)}
 	for _, j := range f.Jobs {
-		args = append(args, marshal(encodeJob(j)))
+		args = append(args, encodeJob(j))
 	}
 	_, err := s.b.run(ctx, scriptScheduleFire, s.keys, args...)
 	return err

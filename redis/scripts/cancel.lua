@@ -4,11 +4,10 @@
 -- Returns 'OK'; ORX_NOTFOUND or ORX_CONFLICT (already terminal).
 local K = jobkeys()
 local B = batch(K, watermark(K))
-local j = load(B, ARGV[1])
-if not j then return err('NOTFOUND', 'job') end
-if TERMINAL[j.st] then return err('CONFLICT', 'job is already terminal') end
-j.st = 'cancelled'
-j.co = ARGV[2]
-put(B, j)
+local id = ARGV[1]
+local r = load(B, id)
+if not r then return err('NOTFOUND', 'job') end
+if TERMINAL[status(r)] then return err('CONFLICT', 'job is already terminal') end
+put(B, id, restate(r, 'x', R_CO, ARGV[2]))
 flush(B)
 return 'OK'

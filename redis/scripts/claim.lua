@@ -4,11 +4,12 @@
 -- Returns 'OK' (also when the node already owns it); ORX_NOTFOUND or ORX_CONFLICT.
 local K = jobkeys()
 local B = batch(K, watermark(K))
-local j = load(B, ARGV[1])
-if not j then return err('NOTFOUND', 'job') end
-if j.f == ARGV[2] then return 'OK' end
-if j.f then return err('CONFLICT', 'job has another follower') end
-j.f = ARGV[2]
-put(B, j)
+local id = ARGV[1]
+local r = load(B, id)
+if not r then return err('NOTFOUND', 'job') end
+local f = field(r, F_F)
+if f == ARGV[2] then return 'OK' end
+if f ~= '' then return err('CONFLICT', 'job has another follower') end
+put(B, id, setField(r, F_F, ARGV[2]))
 flush(B)
 return 'OK'

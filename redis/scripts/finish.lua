@@ -2,18 +2,19 @@
 -- Complete, CompleteMany, Fail and TimeOut (J5).
 -- KEYS: the job family (lib.lua, 1..24)
 -- ARGV[1] status   ARGV[2] now (T)   ARGV[3] '' keeps LastError, '=' .. text sets it to text
--- ARGV[4..] pairs of job id, attempt
+-- ARGV[4..] pairs of job id, attempt (19 digits)
 -- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.
 local K = jobkeys()
 local msg = nil
-if ARGV[3] ~= '' then msg = string.sub(ARGV[3], 2) end
+if ARGV[3] ~= '' then msg = sub(ARGV[3], 2) end
+local code = CODE[ARGV[1]]
 local B = batch(K, watermark(K))
 local ids = {}
 for i = 4, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
 prefetch(B, ids)
 local out = {}
 for i = 4, #ARGV, 2 do
-  out[#out + 1] = finish(B, ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2], msg)
+  out[#out + 1] = finishOne(B, ARGV[i], ARGV[i + 1], code, ARGV[2], msg)
 end
 flush(B)
 return out

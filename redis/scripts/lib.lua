@@ -1,6 +1,6 @@
 -- lib.lua is prepended to every script of this driver (scripts.go). It holds
 -- the helpers and the job-family KEYS layout shared by the job, schedule,
--- history, log and dead-letter scripts. It defines functions only.
+-- history, log and dead-letter scripts. It defines functions and constants only.
 --
 -- Encodings (see keys.go, which builds the same strings in Go):
 --   times      19-digit zero-padded unix microseconds ("T"); absent = zero time
@@ -11,12 +11,12 @@
 --              priority descending
 --
 -- Job-family KEYS (all share the hash tag {P}; keys.go jobKeys order):
---   1 jobs      HASH  id -> job JSON
+--   1 jobs      HASH  id -> job record (below)
 --   2 ready     ZSET  pr T(created) id                  pending, promoted
 --   3 readyq    ZSET  lp(queue) pr T(created) id         same, by queue
 --   4 sched     ZSET  T(scheduled) id                    pending with a ScheduledAt
 --   5 wm        STRING T: every sched member below it has been promoted
---   6 bystatus  ZSET  status ':' T(created) id
+--   6 bystatus  ZSET  status ':' T(created) id        status: 'inflight' for dispatched and running
 --   7 disp      ZSET  T(dispatched) id                   dispatched
 --   8 run       ZSET  T(started+timeout) id              running with a timeout
 --   9 wjobs     ZSET  lp(worker) id                      in flight with a worker
@@ -41,9 +41,42 @@
 --  27 list      ZSET  name                               (score 0, byte order)
 --  28 due       ZSET  T(next run) id                     enabled schedules
 
+-- Job records (codec.go writes and reads the same layout): a fixed-width
+-- head at these 1-based offsets, then length-prefixed fields (3-digit
+-- lengths, the last two 8-digit) in the order listed below.
+local R_ST, R_AT, R_DA, R_TA, R_CO, R_PR, R_CA, R_ID, R_SA, R_TO, R_CC, R_TK, R_VAR =
+  1, 2, 21, 40, 59, 78, 94, 113, 149, 168, 187, 188, 207
+--   ST status code (byte, STATUS)   AT attempt (19 digits)   DA dispatched
+--   TA started   CO completed   PR priority (16)   CA created   ID id (36)
+--   SA scheduled   TO timeout in µs (19 digits)   CC '1' channels cleaned,
+--   else '0'   TK tick   (times are T; ZERO when unset). PR CA ID is a ready
+--   member, CA ID the tail of a bystatus member.
+local F_W, F_F, F_UK, F_RC, F_LE = 2, 3, 4, 9, 15
+--   fields: 1 queue, 2 worker, 3 follower, 4 unique key, 5 schedule id,
+--   6 type, 7 correlation id, 8 schedule type, 9 retry count, 10 max retries,
+--   11 initial delay, 12 multiplier, 13 max delay (3-digit lengths);
+--   14 args, 15 last error (8-digit lengths). Fields 1-3 are lp(text), the
+--   bytes of a member.
+local F_WIDE = 14
+--
+-- What a script costs is mostly the Lua calls it makes and the strings it
+-- creates (each is hashed, allocated and later collected): scripts read
+-- records with string.byte and find, copy out only the bytes a member needs,
+-- and never parse a record whole.
+
 local ZERO = '0000000000000000000'
+local sub, byte, find = string.sub, string.byte, string.find
+-- status code bytes (p d r c f t x)
+local C_PENDING, C_DISPATCHED, C_RUNNING = 112, 100, 114
+local STATUS = {[112] = 'pending', [100] = 'dispatched', [114] = 'running', [99] = 'completed',
+  [102] = 'failed', [116] = 'timed_out', [120] = 'cancelled'}
+local CODE = {pending = 'p', dispatched = 'd', running = 'r', completed = 'c', failed = 'f',
+  timed_out = 't', cancelled = 'x'}
+-- bystatus prefix by status code: dispatched and running share one, so
+-- MarkRunning leaves bystatus alone (Query reads the status from the record).
+local BYSTATUS = {[112] = 'pending:', [100] = 'inflight:', [114] = 'inflight:', [99] = 'completed:',
+  [102] = 'failed:', [116] = 'timed_out:', [120] = 'cancelled:'}
 local TERMINAL = {completed = true, failed = true, timed_out = true, cancelled = true}
-local INFLIGHT = {dispatched = true, running = true}
 
 local function jobkeys()
   return {jobs = KEYS[1], ready = KEYS[2], readyq = KEYS[3], sched = KEYS[4], wm = KEYS[5],
@@ -65,64 +98,116 @@ local function lp(s) return string.format('%03d', #s) .. s end
 -- incr adds n to a decimal integer string (exact below 2^53).
 local function incr(s, n) return string.format('%.0f', tonumber(s or '0') + n) end
 
--- addms returns T t plus ms milliseconds, exactly (two 9/10-digit halves).
-local function addms(t, ms)
-  local us = pad(ms .. '000')
-  local lo = tonumber(string.sub(t, 11)) + tonumber(string.sub(us, 11))
-  local hi = tonumber(string.sub(t, 1, 10)) + tonumber(string.sub(us, 1, 10))
+-- addT returns T t plus the 19-digit microsecond count d, exactly (two
+-- 9/10-digit halves).
+local function addT(t, d)
+  local lo = tonumber(sub(t, 11)) + tonumber(sub(d, 11))
+  local hi = tonumber(sub(t, 1, 10)) + tonumber(sub(d, 1, 10))
   if lo >= 1000000000 then lo = lo - 1000000000; hi = hi + 1 end
   return string.format('%010d%09d', hi, lo)
 end
 
 local function err(code, what) return redis.error_reply('ORX_' .. code .. ' ' .. what) end
 
-local function readyMember(j) return j.pr .. j.ca .. j.id end
+-- at returns the 19-byte head field of record r at offset o.
+local function at(r, o) return sub(r, o, o + 18) end
 
-local function deadline(j)
-  if j.st == 'running' and j.to and j.to ~= '0' then return addms(j.ta or ZERO, j.to) end
-  return nil
+-- has reports whether record r holds the bytes s at offset o (no string is
+-- created).
+local function has(r, o, s) return find(r, s, o, true) == o end
+
+local function status(r) return STATUS[byte(r, R_ST)] end
+
+-- len3 reads the 3-digit length at offset p of record r.
+local function len3(r, p)
+  local a, b, c = byte(r, p, p + 2)
+  return a * 100 + b * 10 + c - 5328
 end
 
-local function tickField(j)
-  if j.si and j.tk then return j.si .. j.tk end
-  return nil
+-- wspan returns where the worker field of record r starts and its length.
+local function wspan(r)
+  local pw = R_VAR + 3 + len3(r, R_VAR)
+  return pw, len3(r, pw)
 end
 
--- The sorted-set indexes of a job, in the order a batch writes them. A job
--- has at most one member in each.
+-- span returns where field k of record r starts (its length prefix), its
+-- length and the width of its prefix.
+local function span(r, k)
+  local p = R_VAR
+  for i = 1, k - 1 do
+    local w = i >= F_WIDE and 8 or 3
+    p = p + w + tonumber(sub(r, p, p + w - 1))
+  end
+  local w = k >= F_WIDE and 8 or 3
+  return p, tonumber(sub(r, p, p + w - 1)), w
+end
+
+-- field returns the text of field k of record r.
+local function field(r, k)
+  local p, n, w = span(r, k)
+  return sub(r, p + w, p + w + n - 1)
+end
+
+-- setField returns record r with field k set to v.
+local function setField(r, k, v)
+  local p, n, w = span(r, k)
+  return sub(r, 1, p - 1) .. string.format(w == 3 and '%03d' or '%08d', #v) .. v .. sub(r, p + w + n)
+end
+
+-- due reports whether pending record r may run at now (a T).
+local function due(r, now) return has(r, R_SA, ZERO) or at(r, R_SA) <= now end
+
+-- The indexes of a job, in the order entries lists its members: ten sorted
+-- sets, then its field in uniq and its field in ticks.
 local ZSETS = {'bystatus', 'ready', 'readyq', 'sched', 'disp', 'run', 'wjobs', 'fol', 'done', 'uncl'}
+local E_UK, E_TF = 11, 12
 
--- entries returns the index entries of j in its state: index name -> the
--- member j has there, plus uk (its field in uniq) and tf (its field in
--- ticks). wm is the promotion mark; with wm nil the result is every entry
--- the stored j may have (ready members whatever its ScheduledAt, uncl
--- whether cleaned or not), which is what removal needs.
-local function entries(j, wm)
-  local st, id = j.st, j.id
-  local e = {bystatus = st .. ':' .. j.ca .. id}
-  if st == 'pending' then
-    if j.sa then e.sched = j.sa .. id end
-    if not wm or not j.sa or j.sa < wm then
-      local m = readyMember(j)
-      e.ready = m
-      e.readyq = lp(j.q) .. m
+-- entries returns the index entries of record r of job id in its state: an
+-- array in ZSETS order of the member the job has in each sorted set (nil:
+-- none), then its unique key (uniq holds it for non-terminal jobs) and its
+-- ticks field. wm is the promotion mark; with wm nil the result is every
+-- entry the stored job may have (ready members whatever its ScheduledAt,
+-- uncl whether cleaned or not), which is what removal needs. This is the
+-- definition of the indexes; the hot transitions below (enqueueOne,
+-- dispatch.lua, toRunning, finishOne) write the same members directly, and
+-- index_test.go checks every index against the records.
+local function entries(r, id, wm)
+  local c = byte(r, R_ST)
+  local cai = sub(r, R_CA, R_ID + 35)
+  local ready, readyq, sched, disp, run, wjobs, fol, done, uncl, uk, tf
+  local pw, nw = wspan(r)
+  local pf = pw + 3 + nw
+  local nf = len3(r, pf)
+  if nf > 0 then fol = sub(r, pf, pf + 2 + nf) .. cai end
+  local pu = pf + 3 + nf
+  local nu = len3(r, pu)
+  local ps = pu + 3 + nu
+  local ns = len3(r, ps)
+  if ns > 0 and not has(r, R_TK, ZERO) then tf = sub(r, ps + 3, ps + 2 + ns) .. at(r, R_TK) end
+  if c == C_PENDING then
+    if nu > 0 then uk = sub(r, pu + 3, pu + 2 + nu) end
+    local sa = nil
+    if not has(r, R_SA, ZERO) then
+      sa = at(r, R_SA)
+      sched = sa .. id
     end
-  elseif st == 'dispatched' then
-    e.disp = (j.da or ZERO) .. id
+    if not wm or not sa or sa < wm then
+      ready = sub(r, R_PR, R_ID + 35)
+      readyq = sub(r, R_VAR, pw - 1) .. ready
+    end
+  elseif c == C_DISPATCHED or c == C_RUNNING then
+    if nu > 0 then uk = sub(r, pu + 3, pu + 2 + nu) end
+    if nw > 0 then wjobs = sub(r, pw, pw + 2 + nw) .. id end
+    if c == C_DISPATCHED then
+      disp = at(r, R_DA) .. id
+    elseif not has(r, R_TO, ZERO) then
+      run = addT(at(r, R_TA), at(r, R_TO)) .. id
+    end
+  else
+    done = at(r, R_CO) .. id
+    if not wm or byte(r, R_CC) ~= 49 then uncl = done end
   end
-  local dl = deadline(j)
-  if dl then e.run = dl .. id end
-  if INFLIGHT[st] and j.w then e.wjobs = lp(j.w) .. id end
-  if j.f then e.fol = lp(j.f) .. j.ca .. id end
-  if TERMINAL[st] then
-    local co = j.co or ZERO
-    e.done = co .. id
-    if not wm or not j.cc then e.uncl = co .. id end
-  elseif j.uk then
-    e.uk = j.uk
-  end
-  e.tf = tickField(j)
-  return e
+  return {BYSTATUS[c] .. cai, ready, readyq, sched, disp, run, wjobs, fol, done, uncl, uk, tf}
 end
 
 -- CHUNK bounds the arguments of one command built with unpack (Lua's C
@@ -158,19 +243,20 @@ local function hmget(hash, fields)
   return out
 end
 
--- A batch is one script run's view of the jobs it changes. Jobs are read
--- once (prefetch: one HMGET), and every change goes through put or delete,
--- which compare the index entries the job was stored with to those of its
--- new state and queue only the difference; flush writes all of it with one
--- command per index. Each index member ends with its job's id, so the
--- changes of different jobs never touch the same member; a job put twice in
--- one batch flushes first, so its changes apply in order.
+-- A batch is one script run's view of the jobs it changes. Records are read
+-- once (prefetch: one HMGET) and index changes are queued per index (zrem:
+-- members, zadd: score-member pairs) and written by flush with one command
+-- per index, removals first. Each index member ends with its job's id, so
+-- the changes of different jobs never touch the same member; touch, which
+-- every change of a job starts with, flushes first when the job already
+-- changed in this batch, so its changes apply in order.
 local function batch(K, wm)
-  return {K = K, wm = wm, raw = {}, jobs = {}, old = {}, dirty = {},
-    zrem = {}, zadd = {}, hset = {}, hdel = {}}
+  local B = {K = K, wm = wm, raw = {}, old = {}, dirty = {}, zrem = {}, zadd = {}, hset = {}, hdel = {}}
+  for _, k in ipairs(ZSETS) do B.zrem[k], B.zadd[k] = {}, {} end
+  return B
 end
 
--- prefetch reads the stored JSON of ids not yet known to the batch.
+-- prefetch reads the stored records of ids not yet known to the batch.
 local function prefetch(B, ids)
   local want = {}
   for _, id in ipairs(ids) do
@@ -183,31 +269,51 @@ local function prefetch(B, ids)
   for i, id in ipairs(want) do B.raw[id] = vals[i] end
 end
 
--- load returns the job stored under id (the batch's copy), or nil.
+-- load returns the record of job id as the batch has it, or nil.
 local function load(B, id)
-  local j = B.jobs[id]
-  if j then return j end
-  local raw = B.raw[id]
-  if raw == nil then
-    raw = redis.call('HGET', B.K.jobs, id)
-    B.raw[id] = raw
+  local r = B.raw[id]
+  if r == nil then
+    r = redis.call('HGET', B.K.jobs, id)
+    B.raw[id] = r
   end
-  if not raw then return nil end
-  j = cjson.decode(raw)
-  B.jobs[id], B.old[id] = j, entries(j, nil)
-  return j
+  return r or nil
 end
 
 local function flush(B)
   local K = B.K
   for _, k in ipairs(ZSETS) do
-    local rem, add = B.zrem[k], B.zadd[k]
-    if rem then callAll('ZREM', K[k], rem, 1) end
-    if add then callAll('ZADD', K[k], add, 2) end
+    callAll('ZREM', K[k], B.zrem[k], 1)
+    callAll('ZADD', K[k], B.zadd[k], 2)
+    B.zrem[k], B.zadd[k] = {}, {}
   end
   callAll('HDEL', K.jobs, B.hdel, 1)
   callAll('HSET', K.jobs, B.hset, 2)
-  B.zrem, B.zadd, B.hset, B.hdel, B.dirty = {}, {}, {}, {}, {}
+  B.hset, B.hdel, B.dirty = {}, {}, {}
+end
+
+-- touch starts a change of job id to record r (false: deleted).
+local function touch(B, id, r)
+  if B.dirty[id] then flush(B) end
+  B.dirty[id] = true
+  B.raw[id], B.old[id] = r, nil
+  if r then
+    local h = B.hset
+    h[#h + 1] = id
+    h[#h + 1] = r
+  else
+    B.hdel[#B.hdel + 1] = id
+  end
+end
+
+local function zrem(B, k, m)
+  local l = B.zrem[k]
+  l[#l + 1] = m
+end
+
+local function zadd(B, k, m)
+  local l = B.zadd[k]
+  l[#l + 1] = '0'
+  l[#l + 1] = m
 end
 
 -- moveField changes the field of hash naming job id from a to b (either
@@ -218,53 +324,34 @@ local function moveField(hash, id, a, b)
   if b then redis.call('HSET', hash, b, id) end
 end
 
--- move queues the index changes from entries old to entries new of job id
--- (either may be nil: none). Hash fields (uniq, ticks) are written at once.
-local function move(B, id, old, new)
-  if B.dirty[id] then flush(B) end
-  B.dirty[id] = true
-  old, new = old or {}, new or {}
-  for _, k in ipairs(ZSETS) do
-    local a, b = old[k], new[k]
+-- store changes job id to record r (nil: deletes it), queueing the
+-- difference between the entries of its record in the batch and those of r.
+-- Hash fields (uniq, ticks) are written at once.
+local function store(B, id, r)
+  local cur = B.raw[id]
+  local old = B.old[id] or (cur and entries(cur, id, nil)) or {}
+  local new = r and entries(r, id, B.wm) or {}
+  touch(B, id, r or false)
+  B.old[id] = r and new or nil
+  for i = 1, #ZSETS do
+    local a, b = old[i], new[i]
     if a ~= b then
-      if a then
-        local l = B.zrem[k]
-        if not l then l = {}; B.zrem[k] = l end
-        l[#l + 1] = a
-      end
-      if b then
-        local l = B.zadd[k]
-        if not l then l = {}; B.zadd[k] = l end
-        l[#l + 1] = 0
-        l[#l + 1] = b
-      end
+      if a then zrem(B, ZSETS[i], a) end
+      if b then zadd(B, ZSETS[i], b) end
     end
   end
-  moveField(B.K.uniq, id, old.uk, new.uk)
-  moveField(B.K.ticks, id, old.tf, new.tf)
+  moveField(B.K.uniq, id, old[E_UK], new[E_UK])
+  moveField(B.K.ticks, id, old[E_TF], new[E_TF])
 end
 
--- put stores j, in its new state, with its indexes; raw is its JSON when
--- the caller has it. Returns the JSON.
-local function put(B, j, raw)
-  local id = j.id
-  local new = entries(j, B.wm)
-  move(B, id, B.old[id], new)
-  raw = raw or cjson.encode(j)
-  B.jobs[id], B.raw[id], B.old[id] = j, raw, new
-  local h = B.hset
-  h[#h + 1] = id
-  h[#h + 1] = raw
-  return raw
+-- put stores record r of job id with its indexes and returns r.
+local function put(B, id, r)
+  store(B, id, r)
+  return r
 end
 
--- delete removes j and all its index entries.
-local function delete(B, j)
-  local id = j.id
-  move(B, id, B.old[id], nil)
-  B.jobs[id], B.raw[id], B.old[id] = nil, false, nil
-  B.hdel[#B.hdel + 1] = id
-end
+-- delete removes job id and all its index entries.
+local function delete(B, id) store(B, id, nil) end
 
 local function watermark(K) return redis.call('GET', K.wm) or ZERO end
 
@@ -276,19 +363,15 @@ local function promote(K, next)
   local ms = redis.call('ZRANGEBYLEX', K.sched, '[' .. wm, '(' .. next)
   if #ms > 0 then
     local ids = {}
-    for i, m in ipairs(ms) do ids[i] = string.sub(m, 20) end
-    local raws = hmget(K.jobs, ids)
+    for i, m in ipairs(ms) do ids[i] = sub(m, 20) end
     local ready, readyq = {}, {}
-    for _, raw in ipairs(raws) do
-      if raw then
-        local j = cjson.decode(raw)
-        if j.st == 'pending' then
-          local rm = readyMember(j)
-          ready[#ready + 1] = 0
-          ready[#ready + 1] = rm
-          readyq[#readyq + 1] = 0
-          readyq[#readyq + 1] = lp(j.q) .. rm
-        end
+    for i, r in ipairs(hmget(K.jobs, ids)) do
+      if r and byte(r, R_ST) == C_PENDING then
+        local e = entries(r, ids[i], nil)
+        ready[#ready + 1] = '0'
+        ready[#ready + 1] = e[2]
+        readyq[#readyq + 1] = '0'
+        readyq[#readyq + 1] = e[3]
       end
     end
     callAll('ZADD', K.ready, ready, 2)
@@ -298,9 +381,6 @@ local function promote(K, next)
   return next
 end
 
--- due reports whether a pending job may run at now (a T).
-local function due(j, now) return not j.sa or j.sa <= now end
-
 -- stored reports whether the jobs hash holds id (prefetched or asked).
 local function stored(B, id)
   local raw = B.raw[id]
@@ -308,53 +388,117 @@ local function stored(B, id)
   return raw ~= false
 end
 
--- enqueueCheck returns nil when j may be stored, else an error reply. seen
--- collects the ids, unique keys and ticks of earlier jobs of the same batch.
-local function enqueueCheck(B, j, seen)
+-- enqueueCheck returns nil when record r of job id may be stored, else an
+-- error reply. seen collects the ids, unique keys and ticks of earlier jobs
+-- of the same batch.
+local function enqueueCheck(B, id, r, seen)
   local K = B.K
-  if seen.ids[j.id] or stored(B, j.id) then
-    return err('EXISTS', 'job id')
-  end
-  if j.uk and (seen.uks[j.uk] or redis.call('HEXISTS', K.uniq, j.uk) == 1) then
+  if seen.ids[id] or stored(B, id) then return err('EXISTS', 'job id') end
+  seen.ids[id] = true
+  local pw, nw = wspan(r)
+  -- worker, follower, unique key and schedule id all empty: nothing else to check
+  if has(r, pw, '000000000000') then return nil end
+  local uk, e = field(r, F_UK), entries(r, id, nil)
+  if uk ~= '' and (seen.uks[uk] or redis.call('HEXISTS', K.uniq, uk) == 1) then
     return err('EXISTS', 'unique key held by a live job')
   end
-  local tf = tickField(j)
+  local tf = e[E_TF]
   if tf and (seen.ticks[tf] or redis.call('HEXISTS', K.ticks, tf) == 1) then
     return err('EXISTS', 'schedule tick already enqueued')
   end
-  seen.ids[j.id] = true
-  if j.uk and not TERMINAL[j.st] then seen.uks[j.uk] = true end
+  if e[E_UK] then seen.uks[e[E_UK]] = true end
   if tf then seen.ticks[tf] = true end
   return nil
 end
 
 local function newSeen() return {ids = {}, uks = {}, ticks = {}} end
 
--- enqueueAll checks the jobs raws (JSON) and stores them all, or none and
--- returns the error reply.
-local function enqueueAll(B, raws)
-  local jobs, ids, seen = {}, {}, newSeen()
-  for i, raw in ipairs(raws) do
-    local j = cjson.decode(raw)
-    jobs[i], ids[i] = j, j.id
+-- enqueueOne stores the new record r of job id (checked); a pending job
+-- with no worker, follower, unique key or schedule id takes the short path.
+local function enqueueOne(B, id, r)
+  local pw = R_VAR + 3 + len3(r, R_VAR)
+  if byte(r, R_ST) ~= C_PENDING or not has(r, pw, '000000000000') then
+    put(B, id, r)
+    return
   end
+  touch(B, id, r)
+  local cai = sub(r, R_CA, R_ID + 35)
+  zadd(B, 'bystatus', 'pending:' .. cai)
+  local sa = nil
+  if not has(r, R_SA, ZERO) then
+    sa = at(r, R_SA)
+    zadd(B, 'sched', sa .. id)
+  end
+  if not sa or sa < B.wm then
+    local m = sub(r, R_PR, R_ID + 35)
+    zadd(B, 'ready', m)
+    zadd(B, 'readyq', sub(r, R_VAR, pw - 1) .. m)
+  end
+end
+
+-- enqueueAll checks the records rs and stores them all, or none and returns
+-- the error reply.
+local function enqueueAll(B, rs)
+  local ids, seen = {}, newSeen()
+  for i, r in ipairs(rs) do ids[i] = sub(r, R_ID, R_ID + 35) end
   prefetch(B, ids)
-  for _, j in ipairs(jobs) do
-    local e = enqueueCheck(B, j, seen)
+  for i, r in ipairs(rs) do
+    local e = enqueueCheck(B, ids[i], r, seen)
     if e then return e end
   end
-  for i, j in ipairs(jobs) do put(B, j, raws[i]) end
+  for i, r in ipairs(rs) do enqueueOne(B, ids[i], r) end
   return nil
 end
 
--- finish moves an in-flight job at attempt to a terminal status.
-local function finish(B, id, attempt, status, now, msg)
-  local j = load(B, id)
-  if not j then return 'NOTFOUND' end
-  if not INFLIGHT[j.st] or j.at ~= attempt then return 'CONFLICT' end
-  j.st = status
-  j.co = now
-  if msg then j.le = msg end
-  put(B, j)
+-- restate returns record r with status code and the time at offset o set
+-- to t.
+local function restate(r, code, o, t) return code .. sub(r, R_AT, o - 1) .. t .. sub(r, o + 19) end
+
+-- toRunning moves job id, whose record r is dispatched, to running at now
+-- by worker ('' keeps the worker it has). Only disp, run and wjobs change.
+local function toRunning(B, id, r, now, worker)
+  local nr = restate(r, 'r', R_TA, now)
+  local pw, nw = wspan(r)
+  local lw = nil
+  if worker ~= '' and (nw ~= #worker or not has(r, pw + 3, worker)) then
+    lw = lp(worker)
+    nr = sub(nr, 1, pw - 1) .. lw .. sub(nr, pw + 3 + nw)
+  end
+  touch(B, id, nr)
+  zrem(B, 'disp', at(r, R_DA) .. id)
+  if not has(r, R_TO, ZERO) then zadd(B, 'run', addT(now, at(r, R_TO)) .. id) end
+  if lw then
+    if nw > 0 then zrem(B, 'wjobs', sub(r, pw, pw + 2 + nw) .. id) end
+    zadd(B, 'wjobs', lw .. id)
+  end
+end
+
+-- finishOne moves an in-flight job at attempt (19 digits) to the terminal
+-- status code; msg, when not nil, becomes its last error. Returns the
+-- per-ref code of finish.lua.
+local function finishOne(B, id, attempt, code, now, msg)
+  local r = load(B, id)
+  if not r then return 'NOTFOUND' end
+  local c = byte(r, R_ST)
+  if (c ~= C_DISPATCHED and c ~= C_RUNNING) or not has(r, R_AT, attempt) then return 'CONFLICT' end
+  local nr = restate(r, code, R_CO, now)
+  if msg then nr = setField(nr, F_LE, msg) end
+  touch(B, id, nr)
+  local cai = sub(r, R_CA, R_ID + 35)
+  zrem(B, 'bystatus', 'inflight:' .. cai)
+  zadd(B, 'bystatus', BYSTATUS[byte(code)] .. cai)
+  if c == C_DISPATCHED then
+    zrem(B, 'disp', at(r, R_DA) .. id)
+  elseif not has(r, R_TO, ZERO) then
+    zrem(B, 'run', addT(at(r, R_TA), at(r, R_TO)) .. id)
+  end
+  local pw, nw = wspan(r)
+  if nw > 0 then zrem(B, 'wjobs', sub(r, pw, pw + 2 + nw) .. id) end
+  local pu = pw + 6 + nw + len3(r, pw + 3 + nw)
+  local nu = len3(r, pu)
+  if nu > 0 then moveField(B.K.uniq, id, sub(r, pu + 3, pu + 2 + nu), nil) end
+  local done = now .. id
+  zadd(B, 'done', done)
+  if byte(r, R_CC) ~= 49 then zadd(B, 'uncl', done) end
   return 'OK'
 end

@@ -7,10 +7,10 @@ local K = jobkeys()
 local B = batch(K, watermark(K))
 prefetch(B, ARGV)
 for i = 1, #ARGV do
-  local j = load(B, ARGV[i])
-  if j and not j.cc then
-    j.cc = '1'
-    put(B, j)
+  local id = ARGV[i]
+  local r = load(B, id)
+  if r and byte(r, R_CC) ~= 49 then
+    put(B, id, sub(r, 1, R_CC - 1) .. '1' .. sub(r, R_CC + 1))
   end
 end
 flush(B)

@@ -2,7 +2,7 @@
 -- MarkRunningMany (J5).
 -- KEYS: the job family (lib.lua, 1..24)
 -- ARGV[1] worker id ('' keeps)   ARGV[2] now (T)
--- ARGV[3..] pairs of job id, attempt
+-- ARGV[3..] pairs of job id, attempt (19 digits)
 -- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.
 local K = jobkeys()
 local worker, now = ARGV[1], ARGV[2]
@@ -11,18 +11,15 @@ local ids = {}
 for i = 3, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
 prefetch(B, ids)
 local out = {}
-for i = 3, #ARGV, 2 do
-  local j = load(B, ARGV[i])
-  if not j then
-    out[#out + 1] = 'NOTFOUND'
-  elseif j.st ~= 'dispatched' or j.at ~= ARGV[i + 1] then
-    out[#out + 1] = 'CONFLICT'
+for i, id in ipairs(ids) do
+  local r = load(B, id)
+  if not r then
+    out[i] = 'NOTFOUND'
+  elseif byte(r, R_ST) ~= C_DISPATCHED or not has(r, R_AT, ARGV[2 + 2 * i]) then
+    out[i] = 'CONFLICT'
   else
-    j.st = 'running'
-    j.ta = now
-    if worker ~= '' then j.w = worker end
-    put(B, j)
-    out[#out + 1] = 'OK'
+    toRunning(B, id, r, now, worker)
+    out[i] = 'OK'
   end
 end
 flush(B)

@@ -2,7 +2,7 @@
 -- promotes scheduled jobs due at now first (a change of representation only).
 -- KEYS: the job family (lib.lua, 1..24)
 -- ARGV[1] now (T)   ARGV[2] now+1µs (T)   ARGV[3] limit
--- Returns job JSON, in order.
+-- Returns job records, in order.
 local K = jobkeys()
 local now, limit = ARGV[1], tonumber(ARGV[3])
 promote(K, ARGV[2])
@@ -11,12 +11,9 @@ while #out < limit do
   local ms = redis.call('ZRANGEBYLEX', K.ready, '-', '+', 'LIMIT', off, limit - #out)
   if #ms == 0 then break end
   local ids = {}
-  for i, m in ipairs(ms) do ids[i] = string.sub(m, -36) end
-  for _, raw in ipairs(hmget(K.jobs, ids)) do
-    if raw then
-      local j = cjson.decode(raw)
-      if j.st == 'pending' and due(j, now) then out[#out + 1] = raw end
-    end
+  for i, m in ipairs(ms) do ids[i] = sub(m, -36) end
+  for _, r in ipairs(hmget(K.jobs, ids)) do
+    if r and byte(r, R_ST) == C_PENDING and due(r, now) then out[#out + 1] = r end
   end
   off = off + #ms
 end

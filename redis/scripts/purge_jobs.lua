@@ -9,13 +9,12 @@ local K = jobkeys()
 local ms = redis.call('ZRANGEBYLEX', K.done, '-', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local B = batch(K, watermark(K))
 local ids = {}
-for i, m in ipairs(ms) do ids[i] = string.sub(m, 20) end
+for i, m in ipairs(ms) do ids[i] = sub(m, 20) end
 prefetch(B, ids)
 local gone, orphans = {}, {}
 for i, id in ipairs(ids) do
-  local j = load(B, id)
-  if j then
-    delete(B, j)
+  if load(B, id) then
+    delete(B, id)
     orphans[#orphans + 1] = id
   else
     gone[#gone + 1] = ms[i]

@@ -8,14 +8,13 @@ local p = lp(ARGV[1])
 local ms = redis.call('ZRANGEBYLEX', K.fol, '[' .. p, '(' .. p .. '\255', 'LIMIT', 0, tonumber(ARGV[2]))
 local B = batch(K, watermark(K))
 local ids = {}
-for i, m in ipairs(ms) do ids[i] = string.sub(m, -36) end
+for i, m in ipairs(ms) do ids[i] = sub(m, -36) end
 prefetch(B, ids)
 local gone = {}
 for i, id in ipairs(ids) do
-  local j = load(B, id)
-  if j then
-    j.f = nil
-    put(B, j)
+  local r = load(B, id)
+  if r then
+    put(B, id, setField(r, F_F, ''))
   else
     gone[#gone + 1] = ms[i]
   end
