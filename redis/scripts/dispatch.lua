@@ -22,7 +22,7 @@ else
     srcs[#srcs + 1] = {key = K.readyq, p = p, min = '[' .. p, max = '(' .. p .. '\255', buf = {}, pos = 1, off = 0, done = false}
   end
 end
-local byQueue = #ARGV >= 5
+local nsrc, byQueue = #srcs, #ARGV >= 5
 
 -- head returns the source's next member and that member without its
 -- prefix (a ready member), or nil.
@@ -45,7 +45,8 @@ local function candidates(n)
   local ms, rms, ids = {}, {}, {}
   for i = 1, n do
     local best, bm, bq = nil, nil, nil
-    for _, q in ipairs(srcs) do
+    for k = 1, nsrc do
+      local q = srcs[k]
       local m, h = head(q)
       if h and (not best or h < best) then best, bm, bq = h, m, q end
     end
@@ -56,39 +57,61 @@ local function candidates(n)
   return ms, rms, ids
 end
 
+-- Pending -> dispatched: attempt + 1, DispatchedAt now, the worker if one is
+-- given; out of ready, readyq, sched, into disp and wjobs, bystatus pending
+-- -> inflight (the hot path of lib.lua: no flush between jobs).
 local lw = worker ~= '' and lp(worker)
-local out = {}
-while #out < limit do
-  local ms, rms, ids = candidates(limit - #out)
+local raw, hset = B.raw, B.hset
+local ready, readyq, sched, brem = B.zrem.ready, B.zrem.readyq, B.zrem.sched, B.zrem.bystatus
+local badd, disp, wjobs = B.zadd.bystatus, B.zadd.disp, B.zadd.wjobs
+local nh, nr, nq, ns, nbr, nba, nd, nw_ = 0, 0, 0, 0, 0, 0, 0, 0
+local out, n = {}, 0
+while n < limit do
+  local ms, rms, ids = candidates(limit - n)
   if #ids == 0 then break end
   prefetch(B, ids)
-  for i, id in ipairs(ids) do
-    local r = load(B, id)
+  for i = 1, #ids do
+    local id = ids[i]
+    local r = raw[id]
     -- A ready job may be scheduled after now when a caller with a later
     -- clock promoted it; it is skipped, not taken.
-    if r and byte(r, R_ST) == C_PENDING and due(r, now) then
-      -- dispatched: attempt + 1, DispatchedAt now, the worker if one is given
-      local pw, nw = wspan(r)
-      local nr = 'd' .. string.format('%019.0f', tonumber(at(r, R_AT)) + 1) .. now
+    local due = r and byte(r, R_ST) == C_PENDING
+    local sa = due and find(r, ZERO, R_SA, true) ~= R_SA and sub(r, R_SA, R_SA + 18)
+    if due and (not sa or sa <= now) then
+      local a, b, c = byte(r, R_VAR, R_VAR + 2)
+      local pw = R_VAR + 3 + a * 100 + b * 10 + c - 5328
+      a, b, c = byte(r, pw, pw + 2)
+      local nw = a * 100 + b * 10 + c - 5328
+      local x = 'd' .. string.format('%019.0f', tonumber(sub(r, R_AT, R_AT + 18)) + 1) .. now
       if lw then
-        nr = nr .. sub(r, R_TA, pw - 1) .. lw .. sub(r, pw + 3 + nw)
+        x = x .. sub(r, R_TA, pw - 1) .. lw .. sub(r, pw + 3 + nw)
       else
-        nr = nr .. sub(r, R_TA)
+        x = x .. sub(r, R_TA)
       end
-      touch(B, id, nr)
-      out[#out + 1] = nr
+      raw[id] = x
+      n = n + 1
+      out[n] = x
+      hset[nh + 1], hset[nh + 2] = id, x
+      nh = nh + 2
       local rm = rms[i]
-      zrem(B, 'ready', rm)
-      zrem(B, 'readyq', byQueue and ms[i] or sub(r, R_VAR, pw - 1) .. rm)
+      nr = nr + 1
+      ready[nr] = rm
+      nq = nq + 1
+      readyq[nq] = byQueue and ms[i] or sub(r, R_VAR, pw - 1) .. rm
+      if sa then
+        ns = ns + 1
+        sched[ns] = sa .. id
+      end
       local cai = sub(rm, 17)
-      zrem(B, 'bystatus', 'pending:' .. cai)
-      zadd(B, 'bystatus', 'inflight:' .. cai)
-      if not has(r, R_SA, ZERO) then zrem(B, 'sched', at(r, R_SA) .. id) end
-      zadd(B, 'disp', now .. id)
-      if lw then
-        zadd(B, 'wjobs', lw .. id)
-      elseif nw > 0 then
-        zadd(B, 'wjobs', sub(r, pw, pw + 2 + nw) .. id)
+      nbr = nbr + 1
+      brem[nbr] = 'pending:' .. cai
+      badd[nba + 1], badd[nba + 2] = '0', 'inflight:' .. cai
+      nba = nba + 2
+      disp[nd + 1], disp[nd + 2] = '0', now .. id
+      nd = nd + 2
+      if lw or nw > 0 then
+        wjobs[nw_ + 1], wjobs[nw_ + 2] = '0', (lw or sub(r, pw, pw + 2 + nw)) .. id
+        nw_ = nw_ + 2
       end
     end
   end

@@ -7,14 +7,12 @@
 local K = jobkeys()
 local msg = nil
 if ARGV[3] ~= '' then msg = sub(ARGV[3], 2) end
-local code = CODE[ARGV[1]]
 local B = batch(K, watermark(K))
-local ids = {}
-for i = 4, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
-prefetch(B, ids)
-local out = {}
+local ids, ats = {}, {}
 for i = 4, #ARGV, 2 do
-  out[#out + 1] = finishOne(B, ARGV[i], ARGV[i + 1], code, ARGV[2], msg)
+  local k = (i - 2) / 2
+  ids[k], ats[k] = ARGV[i], ARGV[i + 1]
 end
+local out = finishAll(B, ids, ats, CODE[ARGV[1]], ARGV[2], msg)
 flush(B)
 return out

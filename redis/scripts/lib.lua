@@ -258,15 +258,17 @@ end
 
 -- prefetch reads the stored records of ids not yet known to the batch.
 local function prefetch(B, ids)
-  local want = {}
-  for _, id in ipairs(ids) do
-    if B.raw[id] == nil then
-      B.raw[id] = false
-      want[#want + 1] = id
+  local raw, want, n = B.raw, {}, 0
+  for i = 1, #ids do
+    local id = ids[i]
+    if raw[id] == nil then
+      raw[id] = false
+      n = n + 1
+      want[n] = id
     end
   end
   local vals = hmget(B.K.jobs, want)
-  for i, id in ipairs(want) do B.raw[id] = vals[i] end
+  for i = 1, n do raw[want[i]] = vals[i] end
 end
 
 -- load returns the record of job id as the batch has it, or nil.
@@ -413,40 +415,61 @@ end
 
 local function newSeen() return {ids = {}, uks = {}, ticks = {}} end
 
--- enqueueOne stores the new record r of job id (checked); a pending job
--- with no worker, follower, unique key or schedule id takes the short path.
-local function enqueueOne(B, id, r)
-  local pw = R_VAR + 3 + len3(r, R_VAR)
-  if byte(r, R_ST) ~= C_PENDING or not has(r, pw, '000000000000') then
-    put(B, id, r)
-    return
-  end
-  touch(B, id, r)
-  local cai = sub(r, R_CA, R_ID + 35)
-  zadd(B, 'bystatus', 'pending:' .. cai)
-  local sa = nil
-  if not has(r, R_SA, ZERO) then
-    sa = at(r, R_SA)
-    zadd(B, 'sched', sa .. id)
-  end
-  if not sa or sa < B.wm then
-    local m = sub(r, R_PR, R_ID + 35)
-    zadd(B, 'ready', m)
-    zadd(B, 'readyq', sub(r, R_VAR, pw - 1) .. m)
-  end
-end
+-- The hot transitions below (enqueueAll's plain pending jobs, markRunning,
+-- finishAll, and dispatch.lua) write their index changes straight into the
+-- batch's lists instead of going through store: each costs a fraction of
+-- computing both states' entries. Each job changes at most once in them (a
+-- job they moved no longer has the status they require, and enqueued ids
+-- are unique), so they need no flush between jobs; they keep B.raw current
+-- so a repeated id sees the new record.
 
 -- enqueueAll checks the records rs and stores them all, or none and returns
--- the error reply.
+-- the error reply. A pending job with no worker, follower, unique key or
+-- schedule id (the four fields after the queue all '000') takes the short
+-- path; any other goes through put.
 local function enqueueAll(B, rs)
-  local ids, seen = {}, newSeen()
-  for i, r in ipairs(rs) do ids[i] = sub(r, R_ID, R_ID + 35) end
+  local n, ids, seen = #rs, {}, newSeen()
+  for i = 1, n do ids[i] = sub(rs[i], R_ID, R_ID + 35) end
   prefetch(B, ids)
-  for i, r in ipairs(rs) do
+  local plain = {}
+  for i = 1, n do
+    local r = rs[i]
+    local a, b, c = byte(r, R_VAR, R_VAR + 2)
+    local pw = R_VAR + 3 + a * 100 + b * 10 + c - 5328
+    plain[i] = byte(r, R_ST) == C_PENDING and find(r, '000000000000', pw, true) == pw and pw
     local e = enqueueCheck(B, ids[i], r, seen)
     if e then return e end
   end
-  for i, r in ipairs(rs) do enqueueOne(B, ids[i], r) end
+  local raw, hset, wm = B.raw, B.hset, B.wm
+  local bys, sched, ready, readyq = B.zadd.bystatus, B.zadd.sched, B.zadd.ready, B.zadd.readyq
+  local nh, nb, ns, nr, nq = #hset, #bys, #sched, #ready, #readyq
+  for i = 1, n do
+    local id, r, pw = ids[i], rs[i], plain[i]
+    if not pw then
+      put(B, id, r)
+      hset, bys, sched, ready, readyq = B.hset, B.zadd.bystatus, B.zadd.sched, B.zadd.ready, B.zadd.readyq
+      nh, nb, ns, nr, nq = #hset, #bys, #sched, #ready, #readyq
+    else
+      raw[id] = r
+      hset[nh + 1], hset[nh + 2] = id, r
+      nh = nh + 2
+      bys[nb + 1], bys[nb + 2] = '0', 'pending:' .. sub(r, R_CA, R_ID + 35)
+      nb = nb + 2
+      local sa = nil
+      if find(r, ZERO, R_SA, true) ~= R_SA then
+        sa = sub(r, R_SA, R_SA + 18)
+        sched[ns + 1], sched[ns + 2] = '0', sa .. id
+        ns = ns + 2
+      end
+      if not sa or sa < wm then
+        local m = sub(r, R_PR, R_ID + 35)
+        ready[nr + 1], ready[nr + 2] = '0', m
+        nr = nr + 2
+        readyq[nq + 1], readyq[nq + 2] = '0', sub(r, R_VAR, pw - 1) .. m
+        nq = nq + 2
+      end
+    end
+  end
   return nil
 end
 
@@ -454,51 +477,119 @@ end
 -- to t.
 local function restate(r, code, o, t) return code .. sub(r, R_AT, o - 1) .. t .. sub(r, o + 19) end
 
--- toRunning moves job id, whose record r is dispatched, to running at now
--- by worker ('' keeps the worker it has). Only disp, run and wjobs change.
-local function toRunning(B, id, r, now, worker)
-  local nr = restate(r, 'r', R_TA, now)
-  local pw, nw = wspan(r)
-  local lw = nil
-  if worker ~= '' and (nw ~= #worker or not has(r, pw + 3, worker)) then
-    lw = lp(worker)
-    nr = sub(nr, 1, pw - 1) .. lw .. sub(nr, pw + 3 + nw)
+-- markRunning moves the dispatched jobs ids at attempts ats (19 digits) to
+-- running at now by worker ('' keeps each job's worker) and returns one code
+-- per job: 'OK', 'NOTFOUND' or 'CONFLICT'. Only disp, run and wjobs change.
+local function markRunning(B, ids, ats, now, worker)
+  prefetch(B, ids)
+  local raw, hset = B.raw, B.hset
+  local disp, run, wrem, wadd = B.zrem.disp, B.zadd.run, B.zrem.wjobs, B.zadd.wjobs
+  local nh, nd, nr, nwr, nwa = #hset, #disp, #run, #wrem, #wadd
+  local lw, lwn = worker ~= '' and lp(worker), #worker
+  local out = {}
+  for i = 1, #ids do
+    local id = ids[i]
+    local r = raw[id]
+    if not r then
+      out[i] = 'NOTFOUND'
+    elseif byte(r, R_ST) ~= C_DISPATCHED or find(r, ats[i], R_AT, true) ~= R_AT then
+      out[i] = 'CONFLICT'
+    else
+      local x = 'r' .. sub(r, R_AT, R_TA - 1) .. now .. sub(r, R_CO)
+      if lw then
+        local a, b, c = byte(r, R_VAR, R_VAR + 2)
+        local pw = R_VAR + 3 + a * 100 + b * 10 + c - 5328
+        a, b, c = byte(r, pw, pw + 2)
+        local nw = a * 100 + b * 10 + c - 5328
+        if nw ~= lwn or find(r, worker, pw + 3, true) ~= pw + 3 then
+          x = sub(x, 1, pw - 1) .. lw .. sub(x, pw + 3 + nw)
+          if nw > 0 then
+            nwr = nwr + 1
+            wrem[nwr] = sub(r, pw, pw + 2 + nw) .. id
+          end
+          wadd[nwa + 1], wadd[nwa + 2] = '0', lw .. id
+          nwa = nwa + 2
+        end
+      end
+      raw[id] = x
+      hset[nh + 1], hset[nh + 2] = id, x
+      nh = nh + 2
+      nd = nd + 1
+      disp[nd] = sub(r, R_DA, R_DA + 18) .. id
+      if find(r, ZERO, R_TO, true) ~= R_TO then
+        run[nr + 1], run[nr + 2] = '0', addT(now, sub(r, R_TO, R_TO + 18)) .. id
+        nr = nr + 2
+      end
+      out[i] = 'OK'
+    end
   end
-  touch(B, id, nr)
-  zrem(B, 'disp', at(r, R_DA) .. id)
-  if not has(r, R_TO, ZERO) then zadd(B, 'run', addT(now, at(r, R_TO)) .. id) end
-  if lw then
-    if nw > 0 then zrem(B, 'wjobs', sub(r, pw, pw + 2 + nw) .. id) end
-    zadd(B, 'wjobs', lw .. id)
-  end
+  return out
 end
 
--- finishOne moves an in-flight job at attempt (19 digits) to the terminal
--- status code; msg, when not nil, becomes its last error. Returns the
--- per-ref code of finish.lua.
-local function finishOne(B, id, attempt, code, now, msg)
-  local r = load(B, id)
-  if not r then return 'NOTFOUND' end
-  local c = byte(r, R_ST)
-  if (c ~= C_DISPATCHED and c ~= C_RUNNING) or not has(r, R_AT, attempt) then return 'CONFLICT' end
-  local nr = restate(r, code, R_CO, now)
-  if msg then nr = setField(nr, F_LE, msg) end
-  touch(B, id, nr)
-  local cai = sub(r, R_CA, R_ID + 35)
-  zrem(B, 'bystatus', 'inflight:' .. cai)
-  zadd(B, 'bystatus', BYSTATUS[byte(code)] .. cai)
-  if c == C_DISPATCHED then
-    zrem(B, 'disp', at(r, R_DA) .. id)
-  elseif not has(r, R_TO, ZERO) then
-    zrem(B, 'run', addT(at(r, R_TA), at(r, R_TO)) .. id)
+-- finishAll moves the in-flight jobs ids at attempts ats (19 digits) to the
+-- terminal status code at now; msg, when not nil, becomes their last error.
+-- Returns one code per job: 'OK', 'NOTFOUND' or 'CONFLICT'.
+local function finishAll(B, ids, ats, code, now, msg)
+  prefetch(B, ids)
+  local raw, hset = B.raw, B.hset
+  local brem, badd, disp, run, wrem = B.zrem.bystatus, B.zadd.bystatus, B.zrem.disp, B.zrem.run, B.zrem.wjobs
+  local done, uncl = B.zadd.done, B.zadd.uncl
+  local nh, nbr, nba, nd, nr, nw_, ndo, nu_ = #hset, #brem, #badd, #disp, #run, #wrem, #done, #uncl
+  local prefix = BYSTATUS[byte(code)]
+  local out = {}
+  for i = 1, #ids do
+    local id = ids[i]
+    local r = raw[id]
+    local c = r and byte(r, R_ST)
+    if not r then
+      out[i] = 'NOTFOUND'
+    elseif (c ~= C_DISPATCHED and c ~= C_RUNNING) or find(r, ats[i], R_AT, true) ~= R_AT then
+      out[i] = 'CONFLICT'
+    else
+      local x = code .. sub(r, R_AT, R_CO - 1) .. now .. sub(r, R_PR)
+      if msg then x = setField(x, F_LE, msg) end
+      raw[id] = x
+      hset[nh + 1], hset[nh + 2] = id, x
+      nh = nh + 2
+      local cai = sub(r, R_CA, R_ID + 35)
+      nbr = nbr + 1
+      brem[nbr] = 'inflight:' .. cai
+      badd[nba + 1], badd[nba + 2] = '0', prefix .. cai
+      nba = nba + 2
+      if c == C_DISPATCHED then
+        nd = nd + 1
+        disp[nd] = sub(r, R_DA, R_DA + 18) .. id
+      elseif find(r, ZERO, R_TO, true) ~= R_TO then
+        nr = nr + 1
+        run[nr] = addT(sub(r, R_TA, R_TA + 18), sub(r, R_TO, R_TO + 18)) .. id
+      end
+      -- worker, follower, unique key: drop the worker's member and the
+      -- unique key (uniq holds live jobs only)
+      local a, b, d = byte(r, R_VAR, R_VAR + 2)
+      local pw = R_VAR + 3 + a * 100 + b * 10 + d - 5328
+      if find(r, '000000000', pw, true) ~= pw then
+        a, b, d = byte(r, pw, pw + 2)
+        local nw = a * 100 + b * 10 + d - 5328
+        if nw > 0 then
+          nw_ = nw_ + 1
+          wrem[nw_] = sub(r, pw, pw + 2 + nw) .. id
+        end
+        local pf = pw + 3 + nw
+        a, b, d = byte(r, pf, pf + 2)
+        local pu = pf + 3 + a * 100 + b * 10 + d - 5328
+        a, b, d = byte(r, pu, pu + 2)
+        local nu = a * 100 + b * 10 + d - 5328
+        if nu > 0 then moveField(B.K.uniq, id, sub(r, pu + 3, pu + 2 + nu), nil) end
+      end
+      local dm = now .. id
+      done[ndo + 1], done[ndo + 2] = '0', dm
+      ndo = ndo + 2
+      if byte(r, R_CC) ~= 49 then
+        uncl[nu_ + 1], uncl[nu_ + 2] = '0', dm
+        nu_ = nu_ + 2
+      end
+      out[i] = 'OK'
+    end
   end
-  local pw, nw = wspan(r)
-  if nw > 0 then zrem(B, 'wjobs', sub(r, pw, pw + 2 + nw) .. id) end
-  local pu = pw + 6 + nw + len3(r, pw + 3 + nw)
-  local nu = len3(r, pu)
-  if nu > 0 then moveField(B.K.uniq, id, sub(r, pu + 3, pu + 2 + nu), nil) end
-  local done = now .. id
-  zadd(B, 'done', done)
-  if byte(r, R_CC) ~= 49 then zadd(B, 'uncl', done) end
-  return 'OK'
+  return out
 end

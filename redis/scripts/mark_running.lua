@@ -4,12 +4,8 @@
 -- Returns the job record; ORX_NOTFOUND or ORX_CONFLICT.
 local K = jobkeys()
 local B = batch(K, watermark(K))
-local id = ARGV[1]
-local r = load(B, id)
-if not r then return err('NOTFOUND', 'job') end
-if byte(r, R_ST) ~= C_DISPATCHED or not has(r, R_AT, ARGV[2]) then
-  return err('CONFLICT', 'job is not dispatched at that attempt')
-end
-toRunning(B, id, r, ARGV[4], ARGV[3])
+local code = markRunning(B, {ARGV[1]}, {ARGV[2]}, ARGV[4], ARGV[3])[1]
+if code == 'NOTFOUND' then return err('NOTFOUND', 'job') end
+if code == 'CONFLICT' then return err('CONFLICT', 'job is not dispatched at that attempt') end
 flush(B)
-return B.raw[id]
+return B.raw[ARGV[1]]

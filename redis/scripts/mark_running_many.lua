@@ -5,22 +5,12 @@
 -- ARGV[3..] pairs of job id, attempt (19 digits)
 -- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.
 local K = jobkeys()
-local worker, now = ARGV[1], ARGV[2]
 local B = batch(K, watermark(K))
-local ids = {}
-for i = 3, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
-prefetch(B, ids)
-local out = {}
-for i, id in ipairs(ids) do
-  local r = load(B, id)
-  if not r then
-    out[i] = 'NOTFOUND'
-  elseif byte(r, R_ST) ~= C_DISPATCHED or not has(r, R_AT, ARGV[2 + 2 * i]) then
-    out[i] = 'CONFLICT'
-  else
-    toRunning(B, id, r, now, worker)
-    out[i] = 'OK'
-  end
+local ids, ats = {}, {}
+for i = 3, #ARGV, 2 do
+  local k = (i - 1) / 2
+  ids[k], ats[k] = ARGV[i], ARGV[i + 1]
 end
+local out = markRunning(B, ids, ats, ARGV[2], ARGV[1])
 flush(B)
 return out
