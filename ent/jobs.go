@@ -175,12 +175,16 @@ func (s *jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) (
 	return s.b.queryJobs(ctx, s.b.rdb, selectDueScheduledJobs, now, limit)
 }
 
-// Dispatch claims up to p.Limit due jobs with one UPDATE … RETURNING (J4):
-// on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so concurrent
-// dispatchers take disjoint sets without waiting, and the statement is its
-// own transaction; on SQLite it runs in an IMMEDIATE transaction, holding
-// the single write lock from its first read.
+// Dispatch claims up to p.Limit due jobs (J4). On PostgreSQL one UPDATE …
+// RETURNING picks the rows FOR UPDATE SKIP LOCKED, so concurrent
+// dispatchers take disjoint sets without waiting, and is its own
+// transaction. On SQLite an IMMEDIATE transaction, which holds the single
+// write lock from its first read, reads the due jobs and claims exactly
+// those rows.
 func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
+	if s.b.cfg.Dialect == DialectSQLite {
+		return s.dispatchSQLite(ctx, p)
+	}
 	query, args := s.b.q.dispatchDue, []any{p.Now, p.Limit, p.WorkerID}
 	switch len(p.Queues) {
 	case 0:
@@ -189,19 +193,7 @@ func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*st
 	default:
 		query, args = s.b.q.dispatchDueQueues, append(args, s.b.listArg(p.Queues))
 	}
-	var (
-		jobs []*stores.Job
-		err  error
-	)
-	if s.b.cfg.Dialect == DialectPostgres {
-		jobs, err = s.b.queryJobs(ctx, s.b.db, query, args...)
-	} else {
-		err = s.b.inTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			jobs, err = s.b.queryJobs(ctx, tx, query, args...)
-			return err
-		})
-	}
+	jobs, err := s.b.queryJobs(ctx, s.b.db, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +201,87 @@ func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*st
 	sort.Slice(jobs, func(i, k int) bool { return dispatchOrder(jobs[i], jobs[k]) })
 	return jobs, nil
 }
+
+// dispatchSQLite reads the due jobs with their rowids, in dispatch order,
+// and claims those rows by rowid in the same transaction: no RETURNING
+// (SQLite would copy every claimed row through a temporary table) and no
+// second search of the primary key index per job.
+func (s *jobStore) dispatchSQLite(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
+	query, args := s.b.q.dispatchDue, []any{p.Now, p.Limit}
+	switch len(p.Queues) {
+	case 0:
+	case 1:
+		query, args = s.b.q.dispatchDueQueue, append(args, p.Queues[0])
+	default:
+		query, args = s.b.q.dispatchDueQueues, append(args, s.b.listArg(p.Queues))
+	}
+	var jobs []*stores.Job
+	err := s.b.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		rowids := []byte{'['}
+		var rowid int64
+		withRowid := rowScannerFunc(func(dest ...any) error { return rows.Scan(append(dest, &rowid)...) })
+		for rows.Next() {
+			j, err := scanJob(withRowid)
+			if err != nil {
+				return err
+			}
+			if len(jobs) > 0 {
+				rowids = append(rowids, ',')
+			}
+			rowids = strconv.AppendInt(rowids, rowid, 10)
+			jobs = append(jobs, j)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		n, err := s.b.execCount(ctx, tx, s.b.q.claimDueRows, p.Now, p.WorkerID, string(append(rowids, ']')))
+		if err != nil {
+			return err
+		}
+		if n != len(jobs) {
+			// The write lock held since BEGIN keeps the rows read pending.
+			return fmt.Errorf("ent: dispatch claimed %d of the %d due jobs it read", n, len(jobs))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	dispatchedAt := sqliteTime(p.Now)
+	for _, j := range jobs {
+		claimedJob(j, dispatchedAt, p.WorkerID)
+	}
+	return jobs, nil
+}
+
+// claimedJob applies claimDueRows' change to a job as read before it: the
+// job as RETURNING would have reported it.
+func claimedJob(j *stores.Job, dispatchedAt time.Time, workerID string) {
+	j.Status = stores.StatusDispatched
+	j.DispatchedAt = dispatchedAt
+	j.Attempt++
+	if workerID != "" {
+		j.WorkerID = workerID
+	}
+}
+
+// sqliteTime is t as a SQLite column holds it and scanJob reads it back:
+// Unix microseconds, in UTC.
+func sqliteTime(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }
+
+// rowScannerFunc adapts a function to rowScanner.
+type rowScannerFunc func(dest ...any) error
+
+// Scan implements rowScanner.
+func (f rowScannerFunc) Scan(dest ...any) error { return f(dest...) }
 
 // dispatchOrder is J3's order: priority descending, then created, then id.
 func dispatchOrder(a, b *stores.Job) bool {
@@ -264,24 +337,35 @@ func (s *jobStore) TimeOut(ctx context.Context, ref stores.Ref, now time.Time) e
 // refs it did not complete cost a follow-up read, to tell a missing job
 // from a stale attempt.
 func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
-	return s.transitionMany(ctx, s.b.q.completeJobs, refs, "not in flight", now)
+	return s.transitionMany(ctx, s.b.q.completeJobs, s.b.q.completeJobsAll, refs, "not in flight", now)
 }
 
 // MarkRunningMany moves a batch of dispatched attempts to running with one
 // set-based UPDATE (J5), like CompleteMany.
 func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, workerID string, now time.Time) ([]error, error) {
-	return s.transitionMany(ctx, s.b.q.markJobsRunning, refs, "not dispatched", now, workerID)
+	return s.transitionMany(ctx, s.b.q.markJobsRunning, s.b.q.markJobsRunningAll, refs, "not dispatched", now, workerID)
 }
 
 // transitionMany runs a set-based conditional transition, query: $1 now,
 // then extra, then the refs (refArgs). The query returns (id, attempt) of
 // every row it changed; each other ref is ErrNotFound or ErrConflict (what
-// says why), its job unchanged.
-func (s *jobStore) transitionMany(ctx context.Context, query string, refs []stores.Ref, what string, now time.Time, extra ...any) ([]error, error) {
+// says why), its job unchanged. allQuery, when the dialect has one, is
+// query without RETURNING: it runs first, in a transaction kept only when
+// it changed one row per ref.
+func (s *jobStore) transitionMany(ctx context.Context, query, allQuery string, refs []stores.Ref, what string, now time.Time, extra ...any) ([]error, error) {
 	args := make([]any, 0, 3+len(extra))
 	args = append(args, now)
 	args = append(args, extra...)
 	args = append(args, s.b.refArgs(refs)...)
+	if allQuery != "" {
+		all, err := s.b.changedAll(ctx, allQuery, len(refs), args)
+		if err != nil {
+			return nil, err
+		}
+		if all {
+			return make([]error, len(refs)), nil
+		}
+	}
 	var done map[stores.Ref]bool
 	err := retryDeadlock(func() error {
 		var err error
@@ -322,9 +406,28 @@ func (s *jobStore) transitionMany(ctx context.Context, query string, refs []stor
 	return results, nil
 }
 
+// changedAll runs a set-based transition without RETURNING in a
+// transaction and commits it only when it changed want rows. A ref changes
+// at most one row (its id and attempt) and a repeated ref no second one,
+// so want rows mean every ref moved; fewer, and the transaction is rolled
+// back for the caller to rerun the statement that reports which did.
+func (b *backend) changedAll(ctx context.Context, query string, want int, args []any) (bool, error) {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, b.wrap(ctx, err)
+	}
+	n, err := b.execCount(ctx, tx, query, args...)
+	if err != nil || n != want {
+		_ = tx.Rollback()
+		return false, err
+	}
+	return true, b.wrap(ctx, tx.Commit())
+}
+
 // refArgs binds refs as the trailing parameters of a set-based transition:
 // on PostgreSQL two arrays (ids, attempts), one parameter per column
-// whatever the batch size; on SQLite one JSON array of [id, attempt] pairs.
+// whatever the batch size; on SQLite one JSON array of "attempt:id"
+// strings.
 func (b *backend) refArgs(refs []stores.Ref) []any {
 	if b.cfg.Dialect == DialectPostgres {
 		ids := make([]string, len(refs))
@@ -341,11 +444,11 @@ func (b *backend) refArgs(refs []stores.Ref) []any {
 			buf = append(buf, ',')
 		}
 		// Canonical UUIDs (the portable layer checked them) need no escaping.
-		buf = append(buf, `["`...)
-		buf = append(buf, r.ID...)
-		buf = append(buf, `",`...)
+		buf = append(buf, '"')
 		buf = strconv.AppendInt(buf, r.Attempt, 10)
-		buf = append(buf, ']')
+		buf = append(buf, ':')
+		buf = append(buf, r.ID...)
+		buf = append(buf, '"')
 	}
 	buf = append(buf, ']')
 	return []any{string(buf)}

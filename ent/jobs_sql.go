@@ -91,22 +91,36 @@ ORDER BY completed_at, id LIMIT $1`
 
 // queries holds the statements whose SQL differs between the dialects.
 type queries struct {
-	// dispatchDue / dispatchDueQueues (J4): $1 now, $2 limit, $3 worker id
-	// or '', $4 queues. One statement that claims and returns the jobs.
+	// dispatchDue / dispatchDueQueues (J4). PostgreSQL: $1 now, $2 limit,
+	// $3 worker id or '', $4 queues; one statement that claims and returns
+	// the jobs. SQLite: $1 now, $2 limit, $3 queues; the read of the due
+	// jobs (jobColumns, then rowid) in dispatch order, which claimDueRows
+	// claims in the same transaction.
 	dispatchDue       string
 	dispatchDueQueues string
-	// dispatchDueQueue is dispatchDueQueues for one queue, $4 the queue:
-	// an equality on the index's leading column lets jobs_dispatch_queue
-	// hand rows out in dispatch order and stop at the limit, where a list
-	// of queues makes the planner read and sort every pending job of them.
+	// dispatchDueQueue is dispatchDueQueues for one queue (the last
+	// parameter): an equality on the index's leading column lets
+	// jobs_dispatch_queue hand rows out in dispatch order and stop at the
+	// limit, where a list of queues makes the planner read and sort every
+	// pending job of them.
 	dispatchDueQueue string
+	// claimDueRows (SQLite): $1 now, $2 worker id or '', $3 JSON array of
+	// the rowids dispatchDue* read; the change RETURNING would report is
+	// applied to the jobs read in Go (claimedJob).
+	claimDueRows string
 	// completeJobs (J5): $1 now, $2 ids, $3 attempts (PostgreSQL) or $2
-	// JSON [[id, attempt], …] (SQLite); returns (id, attempt) of each
+	// JSON ["attempt:id", …] (SQLite); returns (id, attempt) of each
 	// completed job.
 	completeJobs string
 	// markJobsRunning (J5): $1 now, $2 worker id or '', then the refs as
 	// for completeJobs from $3; returns (id, attempt) of each job it moved.
 	markJobsRunning string
+	// completeJobsAll and markJobsRunningAll (SQLite) are completeJobs and
+	// markJobsRunning without RETURNING, for the common case where every
+	// ref moves: the row count says so, and reading back a row per job
+	// costs about a fifth of the statement.
+	completeJobsAll    string
+	markJobsRunningAll string
 	// existingJobIDs: $1 ids; returns those that exist.
 	existingJobIDs string
 	// markJobsCleaned (J9): $1 ids.
@@ -186,37 +200,32 @@ DELETE FROM jobs WHERE id IN (SELECT id FROM victims)`,
 	members: postgresMemberQueries,
 }
 
+// sqliteQueries. "UPDATE OR FAIL" appears only in statements the store runs
+// inside a transaction it rolls back on any error, so no partial change is
+// ever committed; it spares SQLite the statement journal (a copy of every
+// page the statement changes) kept to undo an ABORT that cannot happen
+// there: no transition sets a NOT NULL column to NULL or moves a unique key
+// into conflict.
 var sqliteQueries = queries{
-	dispatchDue: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
-	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
-WHERE id IN (SELECT id FROM jobs
-	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
-	ORDER BY priority DESC, created_at, id LIMIT $2)
-RETURNING ` + jobColumns,
-	dispatchDueQueues: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
-	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
-WHERE id IN (SELECT id FROM jobs
-	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
-	  AND queue IN (SELECT value FROM json_each($4))
-	ORDER BY priority DESC, created_at, id LIMIT $2)
-RETURNING ` + jobColumns,
-	dispatchDueQueue: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
-	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
-WHERE id IN (SELECT id FROM jobs
-	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = $4
-	ORDER BY priority DESC, created_at, id LIMIT $2)
-RETURNING ` + jobColumns,
-	completeJobs: `UPDATE jobs SET status = 'completed', completed_at = $1
-FROM (SELECT value ->> 0 AS ref_id, value ->> 1 AS ref_attempt FROM json_each($2)) AS ref
-WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status IN ('dispatched', 'running')
-RETURNING id, attempt`,
-	markJobsRunning: `UPDATE jobs SET status = 'running', started_at = $1,
+	dispatchDue: `SELECT ` + jobColumns + `, rowid FROM jobs
+WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
+ORDER BY priority DESC, created_at, id LIMIT $2`,
+	dispatchDueQueues: `SELECT ` + jobColumns + `, rowid FROM jobs
+WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
+  AND queue IN (SELECT value FROM json_each($3))
+ORDER BY priority DESC, created_at, id LIMIT $2`,
+	dispatchDueQueue: `SELECT ` + jobColumns + `, rowid FROM jobs
+WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = $3
+ORDER BY priority DESC, created_at, id LIMIT $2`,
+	claimDueRows: `UPDATE OR FAIL jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
 	worker_id = CASE WHEN $2 = '' THEN worker_id ELSE $2 END
-FROM (SELECT value ->> 0 AS ref_id, value ->> 1 AS ref_attempt FROM json_each($3)) AS ref
-WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND +jobs.status = 'dispatched'
-RETURNING id, attempt`, // unary + keeps the planner off jobs_in_flight: it would scan every in-flight job per ref
-	existingJobIDs:  `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each($1))`,
-	markJobsCleaned: `UPDATE jobs SET channels_cleaned = true WHERE id IN (SELECT value FROM json_each($1))`,
+WHERE rowid IN (SELECT value FROM json_each($3)) AND status = 'pending'`,
+	completeJobs:       `UPDATE jobs ` + sqliteCompleteJobs + ` RETURNING id, attempt`,
+	completeJobsAll:    `UPDATE OR FAIL jobs ` + sqliteCompleteJobs,
+	markJobsRunning:    `UPDATE jobs ` + sqliteMarkJobsRunning + ` RETURNING id, attempt`,
+	markJobsRunningAll: `UPDATE OR FAIL jobs ` + sqliteMarkJobsRunning,
+	existingJobIDs:     `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each($1))`,
+	markJobsCleaned:    `UPDATE jobs SET channels_cleaned = true WHERE id IN (SELECT value FROM json_each($1))`,
 	selectExpiredJobs: `SELECT ` + jobColumns + ` FROM jobs
 WHERE (status = 'dispatched' AND (dispatched_at <= $2 OR worker_id IN (SELECT value FROM json_each($3))))
    OR (status = 'running' AND ((timeout_ms > 0 AND started_at + timeout_ms * 1000 <= $1)
@@ -233,6 +242,24 @@ ORDER BY completed_at LIMIT $2`,
 	},
 	members: sqliteMemberQueries,
 }
+
+// The SET and WHERE of the SQLite set-based transitions, $1 now, refs in
+// the last parameter as JSON ["attempt:id", …]: CAST takes the leading
+// integer, and one flat array costs json_each a string per ref where
+// [[id, attempt], …] cost a JSON parse of every pair.
+const (
+	sqliteCompleteJobs = `SET status = 'completed', completed_at = $1
+FROM (SELECT substr(value, instr(value, ':') + 1) AS ref_id, CAST(value AS INTEGER) AS ref_attempt
+	FROM json_each($2)) AS ref
+WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status IN ('dispatched', 'running')`
+	// The unary + keeps the planner off jobs_in_flight: it would scan every
+	// in-flight job per ref.
+	sqliteMarkJobsRunning = `SET status = 'running', started_at = $1,
+	worker_id = CASE WHEN $2 = '' THEN worker_id ELSE $2 END
+FROM (SELECT substr(value, instr(value, ':') + 1) AS ref_id, CAST(value AS INTEGER) AS ref_attempt
+	FROM json_each($3)) AS ref
+WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND +jobs.status = 'dispatched'`
+)
 
 // insertJobsUnnest (PostgreSQL) stores a batch of jobs with one parameter
 // per column whatever the batch size (no 65,535-parameter limit, one short
