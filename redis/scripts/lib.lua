@@ -390,16 +390,11 @@ local function stored(B, id)
   return raw ~= false
 end
 
--- enqueueCheck returns nil when record r of job id may be stored, else an
--- error reply. seen collects the ids, unique keys and ticks of earlier jobs
--- of the same batch.
-local function enqueueCheck(B, id, r, seen)
+-- keysCheck returns nil when the unique key and schedule tick of record r
+-- of job id are free, else an error reply. seen collects the unique keys and
+-- ticks of earlier jobs of the same batch.
+local function keysCheck(B, id, r, seen)
   local K = B.K
-  if seen.ids[id] or stored(B, id) then return err('EXISTS', 'job id') end
-  seen.ids[id] = true
-  local pw, nw = wspan(r)
-  -- worker, follower, unique key and schedule id all empty: nothing else to check
-  if has(r, pw, '000000000000') then return nil end
   local uk, e = field(r, F_UK), entries(r, id, nil)
   if uk ~= '' and (seen.uks[uk] or redis.call('HEXISTS', K.uniq, uk) == 1) then
     return err('EXISTS', 'unique key held by a live job')
@@ -411,6 +406,15 @@ local function enqueueCheck(B, id, r, seen)
   if e[E_UK] then seen.uks[e[E_UK]] = true end
   if tf then seen.ticks[tf] = true end
   return nil
+end
+
+-- enqueueCheck returns nil when record r of job id may be stored, else an
+-- error reply; seen collects the ids, unique keys and ticks of earlier jobs
+-- of the same batch.
+local function enqueueCheck(B, id, r, seen)
+  if seen.ids[id] or stored(B, id) then return err('EXISTS', 'job id') end
+  seen.ids[id] = true
+  return keysCheck(B, id, r, seen)
 end
 
 local function newSeen() return {ids = {}, uks = {}, ticks = {}} end
@@ -431,16 +435,21 @@ local function enqueueAll(B, rs)
   local n, ids, seen = #rs, {}, newSeen()
   for i = 1, n do ids[i] = sub(rs[i], R_ID, R_ID + 35) end
   prefetch(B, ids)
-  local plain = {}
+  local raw, seenIds, plain = B.raw, seen.ids, {}
   for i = 1, n do
-    local r = rs[i]
+    local r, id = rs[i], ids[i]
+    if seenIds[id] or raw[id] then return err('EXISTS', 'job id') end
+    seenIds[id] = true
     local a, b, c = byte(r, R_VAR, R_VAR + 2)
     local pw = R_VAR + 3 + a * 100 + b * 10 + c - 5328
-    plain[i] = byte(r, R_ST) == C_PENDING and find(r, '000000000000', pw, true) == pw and pw
-    local e = enqueueCheck(B, ids[i], r, seen)
-    if e then return e end
+    if find(r, '000000000000', pw, true) == pw then
+      plain[i] = byte(r, R_ST) == C_PENDING and pw
+    else
+      local e = keysCheck(B, id, r, seen)
+      if e then return e end
+    end
   end
-  local raw, hset, wm = B.raw, B.hset, B.wm
+  local hset, wm = B.hset, B.wm
   local bys, sched, ready, readyq = B.zadd.bystatus, B.zadd.sched, B.zadd.ready, B.zadd.readyq
   local nh, nb, ns, nr, nq = #hset, #bys, #sched, #ready, #readyq
   for i = 1, n do
