@@ -17,15 +17,24 @@ type historyStore struct{ b *Backend }
 var _ stores.HistoryStore = (*historyStore)(nil)
 
 func (s *historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
-	_, err := s.b.run(ctx, scriptHistoryAppend, s.b.k.job, marshal(encodeHistory(h)))
-	return err
+	return s.AppendMany(ctx, []*stores.JobHistory{h})
 }
 
-// AppendMany stores every attempt or none with one script run (L1).
+// AppendMany stores every attempt or none with one script run (L1). Each
+// row travels with its index members, so the script never decodes JSON.
 func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
-	args := make([]any, len(rows))
-	for i, h := range rows {
-		args[i] = marshal(encodeHistory(h))
+	args := make([]any, 0, 3*len(rows))
+	for _, h := range rows {
+		r := encodeHistory(h)
+		done := ""
+		if r.CompletedAt != "" {
+			done = r.CompletedAt + r.ID
+		}
+		started := r.StartedAt
+		if started == "" {
+			started = zeroT
+		}
+		args = append(args, r.JobID+r.Attempt+started+r.ID, done, marshal(r))
 	}
 	_, err := s.b.run(ctx, scriptHistoryAppendMany, s.b.k.job, args...)
 	return err
@@ -66,11 +75,14 @@ type logStore struct{ b *Backend }
 
 var _ stores.LogStore = (*logStore)(nil)
 
+// Append stores the entries in order with one script run (L1); each travels
+// with the parts of its index members, so the script never decodes JSON.
 func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
-	args := make([]any, len(entries))
-	for i, e := range entries {
-		args[i] = marshal(logRec{ID: e.ID, JobID: e.JobID, Timestamp: tT(e.Timestamp), Level: e.Level,
-			Message: e.Message, Exception: e.Exception})
+	args := make([]any, 0, 3*len(entries))
+	for _, e := range entries {
+		ts := tT(e.Timestamp)
+		args = append(args, e.JobID, ts+e.ID, marshal(logRec{ID: e.ID, JobID: e.JobID, Timestamp: ts, Level: e.Level,
+			Message: e.Message, Exception: e.Exception}))
 	}
 	_, err := s.b.run(ctx, scriptLogAppend, s.b.k.job, args...)
 	return err

@@ -42,7 +42,6 @@ var (
 	scriptMarkCleaned       = loadScript("mark_cleaned")
 	scriptPurgeJobs         = loadScript("purge_jobs")
 	scriptPurgeOrphans      = loadScript("purge_orphans")
-	scriptHistoryAppend     = loadScript("history_append")
 	scriptHistoryAppendMany = loadScript("history_append_many")
 	scriptHistoryPurge      = loadScript("history_purge")
 	scriptLogAppend         = loadScript("log_append")

@@ -1,19 +1,33 @@
--- history_append_many.lua stores job attempts, all or none (L1).
+-- history_append_many.lua stores job attempts, all or none (L1):
+-- History().Append and AppendMany.
 -- KEYS: the job family (lib.lua, 1..24)
--- ARGV: history JSON, one per row (fields as history_append.lua)
+-- ARGV: triples of histj member (jobID attempt(19) T(started) id), histc
+-- member (T(completed) id, '' when not completed) and the row's JSON (codec.go
+-- historyRec); the id is the last 36 bytes of the histj member.
 -- Returns the number stored, or ORX_EXISTS when an id is stored or given
 -- twice (then nothing is stored).
 local K = jobkeys()
-local rows, seen = {}, {}
-for i = 1, #ARGV do
-  local h = cjson.decode(ARGV[i])
-  if seen[h.i] or redis.call('HEXISTS', K.hist, h.i) == 1 then return err('EXISTS', 'history id') end
-  seen[h.i] = true
-  rows[i] = h
+local n = #ARGV / 3
+local ids, seen = {}, {}
+for i = 1, n do
+  local id = sub(ARGV[3 * i - 2], -36)
+  if seen[id] then return err('EXISTS', 'history id') end
+  seen[id] = true
+  ids[i] = id
 end
-for i, h in ipairs(rows) do
-  redis.call('HSET', K.hist, h.i, ARGV[i])
-  redis.call('ZADD', K.histj, 0, h.j .. h.n .. (h.ta or ZERO) .. h.i)
-  if h.co then redis.call('ZADD', K.histc, 0, h.co .. h.i) end
+local stored = hmget(K.hist, ids)
+local rows, byjob, bydone, nd = {}, {}, {}, 0
+for i = 1, n do
+  if stored[i] then return err('EXISTS', 'history id') end
+  rows[2 * i - 1], rows[2 * i] = ids[i], ARGV[3 * i]
+  byjob[2 * i - 1], byjob[2 * i] = '0', ARGV[3 * i - 2]
+  local c = ARGV[3 * i - 1]
+  if c ~= '' then
+    bydone[nd + 1], bydone[nd + 2] = '0', c
+    nd = nd + 2
+  end
 end
-return #rows
+callAll('HSET', K.hist, rows, 2)
+callAll('ZADD', K.histj, byjob, 2)
+callAll('ZADD', K.histc, bydone, 2)
+return n

@@ -1,20 +1,31 @@
 -- log_append.lua stores log entries, all or none, in the order given (L1).
 -- KEYS: the job family (lib.lua, 1..24)
--- ARGV: log entry JSON, one per entry (fields i, j, ts, ...; no s)
+-- ARGV: triples of job id, T(timestamp) id, and the entry's JSON object
+-- (codec.go logRec without s); the script numbers the entries in order and
+-- adds "s" (the sequence, 19 digits) to each object.
 -- Returns the number stored; ORX_EXISTS for a duplicate id (nothing stored).
 local K = jobkeys()
-local es, seen = {}, {}
-for i = 1, #ARGV do
-  local e = cjson.decode(ARGV[i])
-  if seen[e.i] or redis.call('HEXISTS', K.logs, e.i) == 1 then return err('EXISTS', 'log entry id') end
-  seen[e.i] = true
-  es[i] = e
+local n = #ARGV / 3
+local ids, seen = {}, {}
+for i = 1, n do
+  local id = sub(ARGV[3 * i - 1], 20)
+  if seen[id] then return err('EXISTS', 'log entry id') end
+  seen[id] = true
+  ids[i] = id
 end
-local last = redis.call('INCRBY', K.logseq, #es)
-for i, e in ipairs(es) do
-  e.s = pad(string.format('%d', last - #es + i))
-  redis.call('HSET', K.logs, e.i, cjson.encode(e))
-  redis.call('ZADD', K.logj, 0, e.j .. e.s .. e.ts .. e.i)
-  redis.call('ZADD', K.logt, 0, e.ts .. e.i)
+local stored = hmget(K.logs, ids)
+for i = 1, n do
+  if stored[i] then return err('EXISTS', 'log entry id') end
 end
-return #es
+local first = redis.call('INCRBY', K.logseq, n) - n
+local rows, byjob, bytime = {}, {}, {}
+for i = 1, n do
+  local s, tsid, raw = string.format('%019d', first + i), ARGV[3 * i - 1], ARGV[3 * i]
+  rows[2 * i - 1], rows[2 * i] = ids[i], sub(raw, 1, -2) .. ',"s":"' .. s .. '"}'
+  byjob[2 * i - 1], byjob[2 * i] = '0', ARGV[3 * i - 2] .. s .. tsid
+  bytime[2 * i - 1], bytime[2 * i] = '0', tsid
+end
+callAll('HSET', K.logs, rows, 2)
+callAll('ZADD', K.logj, byjob, 2)
+callAll('ZADD', K.logt, bytime, 2)
+return n
