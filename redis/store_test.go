@@ -229,6 +229,34 @@ func TestJ8_TimeArithmeticIsExactPastFloatRange(t *testing.T) {
 	}
 }
 
+// TestJ5_DispatchCountsAttempts: dispatch adds one to the attempt stored in
+// the job record as 19 digits, carrying past every 9 (dispatch.lua changes
+// only the last digit when it can).
+func TestJ5_DispatchCountsAttempts(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := ctxT(t)
+	for _, n := range []int64{0, 1, 8, 9, 19, 99, 1<<53 - 1} {
+		j := &stores.Job{Type: "t", Queue: "attempts", CreatedAt: t0, Attempt: n}
+		must(t, s.Jobs().Enqueue(ctx, j))
+		d, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"attempts"}, Limit: 1, Now: t0})
+		must(t, err)
+		if len(d) != 1 || d[0].Attempt != n+1 {
+			t.Fatalf("attempt %d dispatched as %+v", n, d)
+		}
+		g, err := s.Jobs().Get(ctx, j.ID)
+		must(t, err)
+		if g.Attempt != n+1 {
+			t.Fatalf("attempt %d stored as %d after dispatch", n, g.Attempt)
+		}
+		if n > 0 {
+			if _, err := s.Jobs().MarkRunning(ctx, stores.Ref{ID: j.ID, Attempt: n}, "w", t0); !errors.Is(err, stores.ErrConflict) {
+				t.Fatalf("the old attempt %d still marks running: %v", n, err)
+			}
+		}
+		must(t, s.Jobs().Complete(ctx, g.Ref(), t0))
+	}
+}
+
 // TestJ9_PurgeTakesHistoryAndLogsInBoundedSteps: a job with more log lines
 // than one step deletes goes with all of them, and the orphan set empties.
 func TestJ9_PurgeTakesHistoryAndLogsInBoundedSteps(t *testing.T) {

@@ -43,6 +43,17 @@ end
 -- the sources), their ready members and their job ids.
 local function candidates(n)
   local ms, rms, ids = {}, {}, {}
+  if nsrc == 1 then
+    local q = srcs[1]
+    local np = #q.p + 1
+    for i = 1, n do
+      if q.pos > #q.buf and not head(q) then break end
+      local m = q.buf[q.pos]
+      q.pos = q.pos + 1
+      ms[i], rms[i], ids[i] = m, np > 1 and sub(m, np) or m, sub(m, -36)
+    end
+    return ms, rms, ids
+  end
   for i = 1, n do
     local best, bm, bq = nil, nil, nil
     for k = 1, nsrc do
@@ -61,6 +72,7 @@ end
 -- given; out of ready, readyq, sched, into disp and wjobs, bystatus pending
 -- -> inflight (the hot path of lib.lua: no flush between jobs).
 local lw = worker ~= '' and lp(worker)
+local DIGITS = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
 local raw, hset = B.raw, B.hset
 local ready, readyq, sched, brem = B.zrem.ready, B.zrem.readyq, B.zrem.sched, B.zrem.bystatus
 local badd, disp, wjobs = B.zadd.bystatus, B.zadd.disp, B.zadd.wjobs
@@ -82,11 +94,18 @@ while n < limit do
       local pw = R_VAR + 3 + a * 100 + b * 10 + c - 5328
       a, b, c = byte(r, pw, pw + 2)
       local nw = a * 100 + b * 10 + c - 5328
-      local x = 'd' .. string.format('%019.0f', tonumber(sub(r, R_AT, R_AT + 18)) + 1) .. now
-      if lw then
-        x = x .. sub(r, R_TA, pw - 1) .. lw .. sub(r, pw + 3 + nw)
+      -- attempt + 1: unless it ends in 9, only its last digit changes
+      local last, attempt = byte(r, R_AT + 18), nil
+      if last < 57 then
+        attempt = sub(r, R_AT, R_AT + 17) .. DIGITS[last - 46]
       else
-        x = x .. sub(r, R_TA)
+        attempt = string.format('%019.0f', tonumber(sub(r, R_AT, R_AT + 18)) + 1)
+      end
+      local x
+      if lw then
+        x = 'd' .. attempt .. now .. sub(r, R_TA, pw - 1) .. lw .. sub(r, pw + 3 + nw)
+      else
+        x = 'd' .. attempt .. now .. sub(r, R_TA)
       end
       raw[id] = x
       n = n + 1
