@@ -95,13 +95,24 @@ var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
 // encodeJob returns the stored record of j.
 func encodeJob(j *stores.Job) string {
-	b := make([]byte, 0, recFixed+64+len(j.Queue)+len(j.Type)+len(j.Args)+len(j.LastError))
+	mult := ""
+	if j.RetryPolicy.Multiplier != 0 {
+		mult = strconv.FormatFloat(j.RetryPolicy.Multiplier, 'g', -1, 64)
+	}
+	fields := [...]string{j.Queue, j.WorkerID, j.FollowerNodeID, j.UniqueKey, j.ScheduleID, j.Type,
+		j.CorrelationID, string(j.ScheduleType), itoa(int64(j.RetryCount)), itoa(int64(j.MaxRetries)),
+		ms(j.RetryPolicy.InitialDelay), mult, ms(j.RetryPolicy.MaxDelay)}
+	size := recFixed + 3*len(fields) + 16 + len(j.Args) + len(j.LastError)
+	for _, f := range fields {
+		size += len(f)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, statusCodes[j.Status])
 	b = appendPad19(b, j.Attempt)
 	b = appendT(b, j.DispatchedAt)
 	b = appendT(b, j.StartedAt)
 	b = appendT(b, j.CompletedAt)
-	b = append(b, prio(j.Priority)...)
+	b = appendPrio(b, j.Priority)
 	b = appendT(b, j.CreatedAt)
 	b = append(b, j.ID...)
 	b = appendT(b, j.ScheduledAt)
@@ -112,13 +123,7 @@ func encodeJob(j *stores.Job) string {
 	}
 	b = append(b, cleaned)
 	b = appendT(b, j.ScheduleTick)
-	mult := ""
-	if j.RetryPolicy.Multiplier != 0 {
-		mult = strconv.FormatFloat(j.RetryPolicy.Multiplier, 'g', -1, 64)
-	}
-	for _, f := range [...]string{j.Queue, j.WorkerID, j.FollowerNodeID, j.UniqueKey, j.ScheduleID, j.Type,
-		j.CorrelationID, string(j.ScheduleType), itoa(int64(j.RetryCount)), itoa(int64(j.MaxRetries)),
-		ms(j.RetryPolicy.InitialDelay), mult, ms(j.RetryPolicy.MaxDelay)} {
+	for _, f := range fields {
 		b = appendField(b, 3, f)
 	}
 	b = appendField(b, 8, string(j.Args))

@@ -181,7 +181,20 @@ func lp(s string) string { return fmt.Sprintf("%03d", len(s)) + s }
 
 // prio encodes a priority as 16 hex digits whose byte order is priority
 // descending: flip the sign bit (offset binary), then invert.
-func prio(p int) string { return fmt.Sprintf("%016x", ^(uint64(int64(p)) ^ (1 << 63))) }
+func prio(p int) string {
+	var b [16]byte
+	return string(appendPrio(b[:0], p))
+}
+
+// appendPrio appends prio(p).
+func appendPrio(b []byte, p int) []byte {
+	const hex = "0123456789abcdef"
+	u := ^(uint64(int64(p)) ^ (1 << 63))
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, hex[u>>uint(shift)&0xf])
+	}
+	return b
+}
 
 func parsePrio(s string) (int, error) {
 	u, err := strconv.ParseUint(s, 16, 64)
