@@ -14,7 +14,7 @@ import (
 // A store with prefix P (DSN ?prefix=, default "orchestrix") owns exactly
 // these keys, and no others:
 //
-//	{P}:jobs {P}:ready {P}:readyq {P}:sched {P}:wm {P}:bystatus {P}:disp
+//	{P}:jobs {P}:queues {P}:readyq {P}:sched {P}:wm {P}:bystatus {P}:disp
 //	{P}:run {P}:wjobs {P}:fol {P}:done {P}:uncl {P}:uniq {P}:ticks {P}:dl
 //	{P}:dlidx {P}:hist {P}:histj {P}:histc {P}:logs {P}:logj {P}:logt
 //	{P}:logseq {P}:orphans                      job family: jobs, their
@@ -52,14 +52,14 @@ type keys struct {
 }
 
 // jobKeyNames are the job-family key suffixes in KEYS order (lib.lua).
-var jobKeyNames = []string{"jobs", "ready", "readyq", "sched", "wm", "bystatus", "disp",
+var jobKeyNames = []string{"jobs", "queues", "readyq", "sched", "wm", "bystatus", "disp",
 	"run", "wjobs", "fol", "done", "uncl", "uniq", "ticks", "dl", "dlidx", "hist", "histj",
 	"histc", "logs", "logj", "logt", "logseq", "orphans"}
 
 // Positions of job-family keys that Go code reads directly.
 const (
 	kJobs = iota
-	kReady
+	kQueues
 	kReadyQ
 	kSched
 	kWM

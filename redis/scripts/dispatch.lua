@@ -8,78 +8,28 @@
 local K = jobkeys()
 local now, limit, worker = ARGV[1], tonumber(ARGV[3]), ARGV[4]
 local B = batch(K, promote(K, ARGV[2]))
-local chunk = limit + 16
 
--- Each source is one ordered range of ready members: all of ready, or one
--- queue's part of readyq (p is its lp(queue) prefix). Nothing is written
--- before the end, so offsets into the ranges stay valid.
-local srcs = {}
-if #ARGV < 5 then
-  srcs[1] = {key = K.ready, p = '', min = '-', max = '+', buf = {}, pos = 1, off = 0, done = false}
-else
-  for i = 5, #ARGV do
-    local p = lp(ARGV[i])
-    srcs[#srcs + 1] = {key = K.readyq, p = p, min = '[' .. p, max = '(' .. p .. '\255', buf = {}, pos = 1, off = 0, done = false}
-  end
+-- The queues asked for, or every queue; nothing writes readyq before the
+-- end (flush), as the merge requires.
+local lpqs = nil
+if #ARGV >= 5 then
+  lpqs = {}
+  for i = 5, #ARGV do lpqs[#lpqs + 1] = lp(ARGV[i]) end
 end
-local nsrc, byQueue = #srcs, #ARGV >= 5
-
--- head returns the source's next member and that member without its
--- prefix (a ready member), or nil.
-local function head(q)
-  if q.pos > #q.buf then
-    if q.done then return nil end
-    q.buf = redis.call('ZRANGEBYLEX', q.key, q.min, q.max, 'LIMIT', q.off, chunk)
-    q.off, q.pos = q.off + #q.buf, 1
-    if #q.buf < chunk then q.done = true end
-    if #q.buf == 0 then return nil end
-  end
-  local m = q.buf[q.pos]
-  if q.p == '' then return m, m end
-  return m, sub(m, #q.p + 1)
-end
-
--- candidates returns the next n members in Pending order (a k-way merge of
--- the sources), their ready members and their job ids.
-local function candidates(n)
-  local ms, rms, ids = {}, {}, {}
-  if nsrc == 1 then
-    local q = srcs[1]
-    local np = #q.p + 1
-    for i = 1, n do
-      if q.pos > #q.buf and not head(q) then break end
-      local m = q.buf[q.pos]
-      q.pos = q.pos + 1
-      ms[i], rms[i], ids[i] = m, np > 1 and sub(m, np) or m, sub(m, -36)
-    end
-    return ms, rms, ids
-  end
-  for i = 1, n do
-    local best, bm, bq = nil, nil, nil
-    for k = 1, nsrc do
-      local q = srcs[k]
-      local m, h = head(q)
-      if h and (not best or h < best) then best, bm, bq = h, m, q end
-    end
-    if not best then break end
-    bq.pos = bq.pos + 1
-    ms[i], rms[i], ids[i] = bm, best, sub(best, -36)
-  end
-  return ms, rms, ids
-end
+local M = merge(K, lpqs, limit)
 
 -- Pending -> dispatched: attempt + 1, DispatchedAt now, the worker if one is
--- given; out of ready, readyq, sched, into disp and wjobs, bystatus pending
--- -> inflight (the hot path of lib.lua: no flush between jobs).
+-- given; out of readyq and sched, into disp and wjobs, bystatus pending ->
+-- inflight (a hot path of lib.lua: no flush between jobs).
 local lw = worker ~= '' and lp(worker)
 local DIGITS = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
 local raw, hset = B.raw, B.hset
-local ready, readyq, sched, brem = B.zrem.ready, B.zrem.readyq, B.zrem.sched, B.zrem.bystatus
+local readyq, sched, brem = B.zrem.readyq, B.zrem.sched, B.zrem.bystatus
 local badd, disp, wjobs = B.zadd.bystatus, B.zadd.disp, B.zadd.wjobs
-local nh, nr, nq, ns, nbr, nba, nd, nw_ = 0, 0, 0, 0, 0, 0, 0, 0
+local nh, nq, ns, nbr, nba, nd, nw_ = 0, 0, 0, 0, 0, 0, 0
 local out, n = {}, 0
 while n < limit do
-  local ms, rms, ids = candidates(limit - n)
+  local ms, rms, ids = take(M, limit - n)
   if #ids == 0 then break end
   prefetch(B, ids)
   for i = 1, #ids do
@@ -112,16 +62,13 @@ while n < limit do
       out[n] = x
       hset[nh + 1], hset[nh + 2] = id, x
       nh = nh + 2
-      local rm = rms[i]
-      nr = nr + 1
-      ready[nr] = rm
       nq = nq + 1
-      readyq[nq] = byQueue and ms[i] or sub(r, R_VAR, pw - 1) .. rm
+      readyq[nq] = ms[i]
       if sa then
         ns = ns + 1
         sched[ns] = sa .. id
       end
-      local cai = sub(rm, 17)
+      local cai = sub(rms[i], 17)
       nbr = nbr + 1
       brem[nbr] = 'pending:' .. cai
       badd[nba + 1], badd[nba + 2] = '0', 'inflight:' .. cai

@@ -12,8 +12,9 @@
 --
 -- Job-family KEYS (all share the hash tag {P}; keys.go jobKeys order):
 --   1 jobs      HASH  id -> job record (below)
---   2 ready     ZSET  pr T(created) id                  pending, promoted
---   3 readyq    ZSET  lp(queue) pr T(created) id         same, by queue
+--   2 queues    SET   lp(queue) of every queue with readyq members (and
+--                     perhaps some without: dispatch drops those it finds)
+--   3 readyq    ZSET  lp(queue) pr T(created) id         pending, promoted, by queue
 --   4 sched     ZSET  T(scheduled) id                    pending with a ScheduledAt
 --   5 wm        STRING T: every sched member below it has been promoted
 --   6 bystatus  ZSET  status ':' T(created) id        status: 'inflight' for dispatched and running
@@ -49,8 +50,8 @@ local R_ST, R_AT, R_DA, R_TA, R_CO, R_PR, R_CA, R_ID, R_SA, R_TO, R_CC, R_TK, R_
 --   ST status code (byte, STATUS)   AT attempt (19 digits)   DA dispatched
 --   TA started   CO completed   PR priority (16)   CA created   ID id (36)
 --   SA scheduled   TO timeout in µs (19 digits)   CC '1' channels cleaned,
---   else '0'   TK tick   (times are T; ZERO when unset). PR CA ID is a ready
---   member, CA ID the tail of a bystatus member.
+--   else '0'   TK tick   (times are T; ZERO when unset). PR CA ID is a readyq
+--   member without its queue, CA ID the tail of a bystatus member.
 local F_W, F_F, F_UK, F_RC, F_LE = 2, 3, 4, 9, 15
 --   fields: 1 queue, 2 worker, 3 follower, 4 unique key, 5 schedule id,
 --   6 type, 7 correlation id, 8 schedule type, 9 retry count, 10 max retries,
@@ -79,7 +80,7 @@ local BYSTATUS = {[112] = 'pending:', [100] = 'inflight:', [114] = 'inflight:', 
 local TERMINAL = {completed = true, failed = true, timed_out = true, cancelled = true}
 
 local function jobkeys()
-  return {jobs = KEYS[1], ready = KEYS[2], readyq = KEYS[3], sched = KEYS[4], wm = KEYS[5],
+  return {jobs = KEYS[1], queues = KEYS[2], readyq = KEYS[3], sched = KEYS[4], wm = KEYS[5],
     bystatus = KEYS[6], disp = KEYS[7], run = KEYS[8], wjobs = KEYS[9], fol = KEYS[10],
     done = KEYS[11], uncl = KEYS[12], uniq = KEYS[13], ticks = KEYS[14], dl = KEYS[15],
     dlidx = KEYS[16], hist = KEYS[17], histj = KEYS[18], histc = KEYS[19], logs = KEYS[20],
@@ -157,10 +158,11 @@ end
 -- due reports whether pending record r may run at now (a T).
 local function due(r, now) return has(r, R_SA, ZERO) or at(r, R_SA) <= now end
 
--- The indexes of a job, in the order entries lists its members: ten sorted
--- sets, then its field in uniq and its field in ticks.
-local ZSETS = {'bystatus', 'ready', 'readyq', 'sched', 'disp', 'run', 'wjobs', 'fol', 'done', 'uncl'}
-local E_UK, E_TF = 11, 12
+-- The indexes of a job, in the order entries lists its members: nine sorted
+-- sets, then its field in uniq, its field in ticks and, with a readyq
+-- member, lp(queue) (a member of queues).
+local ZSETS = {'bystatus', 'readyq', 'sched', 'disp', 'run', 'wjobs', 'fol', 'done', 'uncl'}
+local E_UK, E_TF, E_Q = 10, 11, 12
 
 -- entries returns the index entries of record r of job id in its state: an
 -- array in ZSETS order of the member the job has in each sorted set (nil:
@@ -174,7 +176,7 @@ local E_UK, E_TF = 11, 12
 local function entries(r, id, wm)
   local c = byte(r, R_ST)
   local cai = sub(r, R_CA, R_ID + 35)
-  local ready, readyq, sched, disp, run, wjobs, fol, done, uncl, uk, tf
+  local readyq, lpq, sched, disp, run, wjobs, fol, done, uncl, uk, tf
   local pw, nw = wspan(r)
   local pf = pw + 3 + nw
   local nf = len3(r, pf)
@@ -192,8 +194,8 @@ local function entries(r, id, wm)
       sched = sa .. id
     end
     if not wm or not sa or sa < wm then
-      ready = sub(r, R_PR, R_ID + 35)
-      readyq = sub(r, R_VAR, pw - 1) .. ready
+      lpq = sub(r, R_VAR, pw - 1)
+      readyq = lpq .. sub(r, R_PR, R_ID + 35)
     end
   elseif c == C_DISPATCHED or c == C_RUNNING then
     if nu > 0 then uk = sub(r, pu + 3, pu + 2 + nu) end
@@ -207,7 +209,7 @@ local function entries(r, id, wm)
     done = at(r, R_CO) .. id
     if not wm or byte(r, R_CC) ~= 49 then uncl = done end
   end
-  return {BYSTATUS[c] .. cai, ready, readyq, sched, disp, run, wjobs, fol, done, uncl, uk, tf}
+  return {BYSTATUS[c] .. cai, readyq, sched, disp, run, wjobs, fol, done, uncl, uk, tf, lpq}
 end
 
 -- CHUNK bounds the arguments of one command built with unpack (Lua's C
@@ -245,13 +247,13 @@ end
 
 -- A batch is one script run's view of the jobs it changes. Records are read
 -- once (prefetch: one HMGET) and index changes are queued per index (zrem:
--- members, zadd: score-member pairs) and written by flush with one command
--- per index, removals first. Each index member ends with its job's id, so
+-- members, zadd: score-member pairs; qs: queues that got readyq members) and
+-- written by flush with one command per index, removals first. Each index member ends with its job's id, so
 -- the changes of different jobs never touch the same member; touch, which
 -- every change of a job starts with, flushes first when the job already
 -- changed in this batch, so its changes apply in order.
 local function batch(K, wm)
-  local B = {K = K, wm = wm, raw = {}, old = {}, dirty = {}, zrem = {}, zadd = {}, hset = {}, hdel = {}}
+  local B = {K = K, wm = wm, raw = {}, old = {}, dirty = {}, zrem = {}, zadd = {}, hset = {}, hdel = {}, qs = {}}
   for _, k in ipairs(ZSETS) do B.zrem[k], B.zadd[k] = {}, {} end
   return B
 end
@@ -290,7 +292,10 @@ local function flush(B)
   end
   callAll('HDEL', K.jobs, B.hdel, 1)
   callAll('HSET', K.jobs, B.hset, 2)
-  B.hset, B.hdel, B.dirty = {}, {}, {}
+  local qs = {}
+  for q in pairs(B.qs) do qs[#qs + 1] = q end
+  callAll('SADD', K.queues, qs, 1)
+  B.hset, B.hdel, B.dirty, B.qs = {}, {}, {}, {}
 end
 
 -- touch starts a change of job id to record r (false: deleted).
@@ -344,6 +349,7 @@ local function store(B, id, r)
   end
   moveField(B.K.uniq, id, old[E_UK], new[E_UK])
   moveField(B.K.ticks, id, old[E_TF], new[E_TF])
+  if new[E_Q] then B.qs[new[E_Q]] = true end
 end
 
 -- put stores record r of job id with its indexes and returns r.
@@ -366,21 +372,99 @@ local function promote(K, next)
   if #ms > 0 then
     local ids = {}
     for i, m in ipairs(ms) do ids[i] = sub(m, 20) end
-    local ready, readyq = {}, {}
+    local readyq, qs, seen = {}, {}, {}
     for i, r in ipairs(hmget(K.jobs, ids)) do
       if r and byte(r, R_ST) == C_PENDING then
         local e = entries(r, ids[i], nil)
-        ready[#ready + 1] = '0'
-        ready[#ready + 1] = e[2]
         readyq[#readyq + 1] = '0'
-        readyq[#readyq + 1] = e[3]
+        readyq[#readyq + 1] = e[2]
+        if not seen[e[E_Q]] then
+          seen[e[E_Q]] = true
+          qs[#qs + 1] = e[E_Q]
+        end
       end
     end
-    callAll('ZADD', K.ready, ready, 2)
     callAll('ZADD', K.readyq, readyq, 2)
+    callAll('SADD', K.queues, qs, 1)
   end
   redis.call('SET', K.wm, next)
   return next
+end
+
+-- A merge reads readyq in Pending order (priority desc, created asc, id asc)
+-- across queues: one source per queue, each a range of readyq read a chunk
+-- at a time, the sources kept in a binary heap by their next member without
+-- the queue prefix (a ready member: pr T(created) id). lpqs lists the queues
+-- (lp-encoded); nil means every queue in queues, and a queue found without
+-- members leaves that set. limit bounds what one caller takes.
+
+-- sift moves the source at H[j] down the heap of n sources to its place.
+local function sift(H, j, n)
+  local x = H[j]
+  while true do
+    local c = 2 * j
+    if c > n then break end
+    if c < n and H[c + 1].h < H[c].h then c = c + 1 end
+    if not (H[c].h < x.h) then break end
+    H[j] = H[c]
+    j = c
+  end
+  H[j] = x
+end
+
+local function merge(K, lpqs, limit)
+  local all = not lpqs
+  if all then lpqs = redis.call('SMEMBERS', K.queues) end
+  local max = limit + 16
+  -- many queues: start with small chunks, doubling as a queue is drained
+  local first = math.min(max, math.max(16, math.ceil(max / math.max(#lpqs, 1))))
+  local H, n, gone = {}, 0, {}
+  for _, p in ipairs(lpqs) do
+    local q = {np = #p + 1, min = '[' .. p, lim = '(' .. p .. '\255', size = first}
+    q.buf = redis.call('ZRANGEBYLEX', K.readyq, q.min, q.lim, 'LIMIT', 0, first)
+    q.len, q.pos, q.off, q.done = #q.buf, 1, #q.buf, #q.buf < first
+    if q.len > 0 then
+      q.h = sub(q.buf[1], q.np)
+      n = n + 1
+      H[n] = q
+    elseif all then
+      gone[#gone + 1] = p
+    end
+  end
+  callAll('SREM', K.queues, gone, 1)
+  for j = math.floor(n / 2), 1, -1 do sift(H, j, n) end
+  return {K = K, max = max, heap = H, n = n}
+end
+
+-- take returns the next n members of merge M in Pending order (fewer when
+-- readyq runs out), their ready members and their job ids. Nothing may
+-- write readyq while a merge is in use: its sources read by offset.
+local function take(M, n)
+  local K, H = M.K, M.heap
+  local ms, rms, ids = {}, {}, {}
+  for i = 1, n do
+    local q = H[1]
+    if not q then break end
+    local m = q.buf[q.pos]
+    ms[i], rms[i], ids[i] = m, q.h, sub(m, -36)
+    q.pos = q.pos + 1
+    if q.pos > q.len and not q.done then
+      q.size = math.min(q.size * 2, M.max)
+      q.buf = redis.call('ZRANGEBYLEX', K.readyq, q.min, q.lim, 'LIMIT', q.off, q.size)
+      q.len, q.pos, q.off = #q.buf, 1, q.off + #q.buf
+      q.done = q.len < q.size
+    end
+    if q.pos <= q.len then
+      q.h = sub(q.buf[q.pos], q.np)
+    else
+      -- drained: the last source takes its place
+      H[1] = H[M.n]
+      H[M.n] = nil
+      M.n = M.n - 1
+    end
+    if M.n > 1 then sift(H, 1, M.n) end
+  end
+  return ms, rms, ids
 end
 
 -- stored reports whether the jobs hash holds id (prefetched or asked).
@@ -450,14 +534,14 @@ local function enqueueAll(B, rs)
     end
   end
   local hset, wm = B.hset, B.wm
-  local bys, sched, ready, readyq = B.zadd.bystatus, B.zadd.sched, B.zadd.ready, B.zadd.readyq
-  local nh, nb, ns, nr, nq = #hset, #bys, #sched, #ready, #readyq
+  local bys, sched, readyq, qs = B.zadd.bystatus, B.zadd.sched, B.zadd.readyq, B.qs
+  local nh, nb, ns, nq = #hset, #bys, #sched, #readyq
   for i = 1, n do
     local id, r, pw = ids[i], rs[i], plain[i]
     if not pw then
       put(B, id, r)
-      hset, bys, sched, ready, readyq = B.hset, B.zadd.bystatus, B.zadd.sched, B.zadd.ready, B.zadd.readyq
-      nh, nb, ns, nr, nq = #hset, #bys, #sched, #ready, #readyq
+      hset, bys, sched, readyq, qs = B.hset, B.zadd.bystatus, B.zadd.sched, B.zadd.readyq, B.qs
+      nh, nb, ns, nq = #hset, #bys, #sched, #readyq
     else
       raw[id] = r
       hset[nh + 1], hset[nh + 2] = id, r
@@ -471,10 +555,9 @@ local function enqueueAll(B, rs)
         ns = ns + 2
       end
       if not sa or sa < wm then
-        local m = sub(r, R_PR, R_ID + 35)
-        ready[nr + 1], ready[nr + 2] = '0', m
-        nr = nr + 2
-        readyq[nq + 1], readyq[nq + 2] = '0', sub(r, R_VAR, pw - 1) .. m
+        local lpq = sub(r, R_VAR, pw - 1)
+        qs[lpq] = true
+        readyq[nq + 1], readyq[nq + 2] = '0', lpq .. sub(r, R_PR, R_ID + 35)
         nq = nq + 2
       end
     end

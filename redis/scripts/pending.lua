@@ -6,15 +6,13 @@
 local K = jobkeys()
 local now, limit = ARGV[1], tonumber(ARGV[3])
 promote(K, ARGV[2])
-local out, off = {}, 0
+local M = merge(K, nil, limit)
+local out = {}
 while #out < limit do
-  local ms = redis.call('ZRANGEBYLEX', K.ready, '-', '+', 'LIMIT', off, limit - #out)
-  if #ms == 0 then break end
-  local ids = {}
-  for i, m in ipairs(ms) do ids[i] = sub(m, -36) end
+  local _, _, ids = take(M, limit - #out)
+  if #ids == 0 then break end
   for _, r in ipairs(hmget(K.jobs, ids)) do
     if r and byte(r, R_ST) == C_PENDING and due(r, now) then out[#out + 1] = r end
   end
-  off = off + #ms
 end
 return out
