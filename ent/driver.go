@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -104,6 +105,9 @@ type Backend struct {
 	client     *entgen.Client
 	q          *queries
 	migrations []migration
+	// stmts holds the statements prepared on db (see prepared), by SQL.
+	stmtsMu sync.Mutex
+	stmts   map[string]*sql.Stmt
 
 	jobs        jobStore
 	history     historyStore
@@ -179,6 +183,12 @@ func (b *Backend) Ping(ctx context.Context) error { return b.wrap(ctx, b.db.Ping
 // Close closes the connection pool; an in-memory SQLite database is gone
 // after it.
 func (b *Backend) Close() error {
+	b.stmtsMu.Lock()
+	for _, st := range b.stmts {
+		_ = st.Close()
+	}
+	b.stmts = nil
+	b.stmtsMu.Unlock()
 	err := b.db.Close()
 	if b.rdb != b.db {
 		if rerr := b.rdb.Close(); err == nil {
@@ -186,6 +196,37 @@ func (b *Backend) Close() error {
 		}
 	}
 	return err
+}
+
+// prepared returns query prepared on db, preparing it on first use; SQLite
+// then skips parsing and planning it on every call. The statements are a
+// fixed set of constants, so the map stays small. Never call it inside a
+// transaction on db: preparing takes a connection of the pool, and on a
+// SQLite file the transaction holds its only one. Use tx.StmtContext on
+// the result in the transaction instead, which runs the statement already
+// prepared on the connection.
+func (b *Backend) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	b.stmtsMu.Lock()
+	st := b.stmts[query]
+	b.stmtsMu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := b.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	b.stmtsMu.Lock()
+	defer b.stmtsMu.Unlock()
+	if prev := b.stmts[query]; prev != nil { // a concurrent first use won
+		_ = st.Close()
+		return prev, nil
+	}
+	if b.stmts == nil {
+		b.stmts = map[string]*sql.Stmt{}
+	}
+	b.stmts[query] = st
+	return st, nil
 }
 
 // inTx runs f in a transaction and commits it when f returns nil. On SQLite
