@@ -227,3 +227,42 @@ func TestScheduleJobIDsNumbered(t *testing.T) {
 		t.Errorf("job beyond the slots got a numbered id %s", id)
 	}
 }
+
+// TestJ6_DeclaredDeadNodeRejoins: a live node found dead gets no offers
+// until its heartbeat tells it and it rejoins; the node crashed on purpose
+// never rejoins.
+func TestJ6_DeclaredDeadNodeRejoins(t *testing.T) {
+	c := newCluster(nil, Config{Jobs: 10, Duration: time.Second})
+	n1, n2, n3 := c.nodeID(1), c.nodeID(2), c.nodeID(3)
+	c.crashedNode = n3
+	c.crashedNod[n3] = true
+	c.crashedNod[n1] = true // found dead while alive
+	offered := func(node string) int { return len(c.inboxes[node].take(100)) }
+	c.offerLocked([]string{c.ids.id(0)})
+	if offered(n1) != 0 || offered(n2) != 1 || offered(n3) != 0 {
+		t.Fatalf("offers went to a node found dead")
+	}
+	c.rejoin(n1)
+	c.rejoin(n3)
+	c.offerLocked([]string{c.ids.id(1)})
+	if offered(n1) != 1 || offered(n2) != 1 || offered(n3) != 0 {
+		t.Errorf("after the heartbeats: the live node must be offered jobs again, the crashed one not")
+	}
+}
+
+// TestInboxLetsGoOfTakenIDs: taking from an inbox keeps the order, clears
+// the slots it took, and an emptied inbox drops its array.
+func TestInboxLetsGoOfTakenIDs(t *testing.T) {
+	var b inbox
+	b.push("a", "b", "c")
+	array := b.jobs
+	if got := b.take(2); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("take(2) = %v", got)
+	}
+	if array[0] != "" || array[1] != "" || array[2] != "c" {
+		t.Errorf("taken slots still hold their ids: %q", array)
+	}
+	if got := b.take(2); len(got) != 1 || got[0] != "c" || b.jobs != nil {
+		t.Errorf("take the rest = %v, inbox %v", got, b.jobs)
+	}
+}
