@@ -274,9 +274,15 @@ func (s *jobStore) dispatchSQLite(ctx context.Context, p stores.DispatchParams) 
 			return err
 		}
 		defer rows.Close()
-		rowids := []byte{'['}
+		rowids := make([]byte, 1, 2+8*min(p.Limit, 4096))
+		rowids[0] = '['
+		jobs = make([]*stores.Job, 0, min(p.Limit, 4096))
 		var rowid int64
-		withRowid := rowScannerFunc(func(dest ...any) error { return rows.Scan(append(dest, &rowid)...) })
+		dest := make([]any, 0, jobColumnCount+1)
+		withRowid := rowScannerFunc(func(cols ...any) error {
+			dest = append(append(dest[:0], cols...), &rowid)
+			return rows.Scan(dest...)
+		})
 		for rows.Next() {
 			j, err := scanJob(withRowid)
 			if err != nil {
