@@ -20,9 +20,12 @@
 // fail while the committed migrations and the schema disagree.
 //
 // Hot paths are hand-written SQL next to the store that runs them
-// (*_sql.go): Dispatch is one UPDATE … RETURNING (FOR UPDATE SKIP LOCKED on
-// PostgreSQL, an IMMEDIATE transaction on SQLite), EnqueueMany and log
-// Append are multi-row INSERTs, CompleteMany is one UPDATE joined to the
-// refs (unnest on PostgreSQL, json_each on SQLite), and every conditional
+// (*_sql.go): Dispatch is one UPDATE … RETURNING with FOR UPDATE SKIP LOCKED
+// on PostgreSQL, and on SQLite an IMMEDIATE transaction that reads the due
+// jobs and claims their rows by rowid; EnqueueMany and log Append are
+// multi-row INSERTs (on SQLite EnqueueMany's are prepared once per
+// connection); CompleteMany and MarkRunningMany are one UPDATE joined to the
+// refs (unnest on PostgreSQL, json_each on SQLite, where it first runs
+// without RETURNING and is kept when every ref moved); every conditional
 // transition is one statement checked by rows affected.
 package ent

@@ -21,7 +21,7 @@ const (
 const acceptedForms = `accepted forms: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?PARAMS], postgresql://…, ` +
 	`sqlite://PATH, sqlite:///ABS/PATH, sqlite://:memory:, file:PATH[?PARAMS]; ` +
 	`driver params: migrate=true|false, max_open_conns=N, max_idle_conns=N, conn_max_lifetime=DURATION, ` +
-	`conn_max_idle_time=DURATION; SQLite also busy_timeout=MS and the SQLite URI params mode, cache, immutable, vfs`
+	`conn_max_idle_time=DURATION; SQLite also busy_timeout=MS, synchronous=normal|full and the SQLite URI params mode, cache, immutable, vfs`
 
 // Defaults of the connection pool and of SQLite.
 const (
@@ -53,6 +53,9 @@ type Config struct {
 	ConnMaxIdleTime time.Duration
 	// BusyTimeout is how long a SQLite statement waits for the write lock.
 	BusyTimeout time.Duration
+	// Synchronous is SQLite's synchronous setting for a database file,
+	// "NORMAL" (default) or "FULL"; see ParseDSN.
+	Synchronous string
 }
 
 // sqliteURIParams are SQLite's own URI parameters, passed through.
@@ -69,11 +72,21 @@ var sqliteURIParams = map[string]bool{"mode": true, "cache": true, "immutable": 
 // Driver parameters, removed before the DSN reaches the SQL driver:
 // migrate=false (do not migrate on open), max_open_conns, max_idle_conns,
 // conn_max_lifetime and conn_max_idle_time (Go durations). SQLite also takes
-// busy_timeout (milliseconds, default 10000) and SQLite's URI parameters
-// mode, cache, immutable and vfs; PostgreSQL passes every other parameter to
-// lib/pq (sslmode, application_name, search_path…). SQLite databases are
-// opened in WAL mode with foreign keys on and synchronous=NORMAL. Errors
-// never echo a password.
+// busy_timeout (milliseconds, default 10000), synchronous (below) and
+// SQLite's URI parameters mode, cache, immutable and vfs; PostgreSQL passes
+// every other parameter to lib/pq (sslmode, application_name,
+// search_path…). Errors never echo a password.
+//
+// SQLite database files are opened in WAL mode with foreign keys on. With
+// synchronous=normal (the default) a commit is written to the WAL but not
+// fsynced; the WAL is fsynced before each checkpoint copies it into the
+// database file. A crash of the process loses nothing that was committed,
+// and the database stays consistent through any crash, but a power loss or
+// operating system crash can undo the transactions committed since the last
+// checkpoint (SQLite checkpoints once the WAL holds about 4 MiB): they roll
+// back whole, never in part. synchronous=full also fsyncs the WAL at every
+// commit, so a commit survives a power loss too, and every commit waits for
+// the disk to flush.
 func ParseDSN(dsn string) (Config, error) {
 	lower := strings.ToLower(dsn)
 	switch {
@@ -164,6 +177,18 @@ func driverParams(c *Config, q url.Values, dsn string) error {
 			}
 			c.BusyTimeout = time.Duration(n) * time.Millisecond
 		}
+		v, ok, err = one("synchronous")
+		if err != nil {
+			return err
+		}
+		if ok {
+			switch strings.ToUpper(v) {
+			case "NORMAL", "FULL":
+				c.Synchronous = strings.ToUpper(v)
+			default:
+				return bad("synchronous", "must be normal or full, got %q", v)
+			}
+		}
 	}
 	return nil
 }
@@ -212,7 +237,7 @@ func parseSQLite(dsn, rest string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("ent: DSN %q has malformed parameters; %s", stores.RedactDSN(dsn), acceptedForms)
 	}
-	c := Config{Dialect: DialectSQLite, SQLDriver: "sqlite", Migrate: true, BusyTimeout: defaultBusyTimeout}
+	c := Config{Dialect: DialectSQLite, SQLDriver: "sqlite", Migrate: true, BusyTimeout: defaultBusyTimeout, Synchronous: "NORMAL"}
 	if err := driverParams(&c, q, dsn); err != nil {
 		return Config{}, err
 	}
@@ -246,7 +271,7 @@ func parseSQLite(dsn, rest string) (Config, error) {
 	params := []string{
 		"_busy_timeout=" + strconv.FormatInt(c.BusyTimeout.Milliseconds(), 10),
 		"_fk=1",
-		"_sync=NORMAL",
+		"_sync=" + c.Synchronous,
 		"_txlock=immediate",
 		"_time_integer_format=unix_micro",
 		"_inttotime=1",

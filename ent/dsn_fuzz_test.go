@@ -11,7 +11,7 @@ import (
 
 // sqlitePragmas are the parameters the driver itself puts on every SQLite
 // DSN, with the value it relies on ("" when the value varies).
-var sqlitePragmas = map[string]string{"_busy_timeout": "", "_fk": "1", "_sync": "NORMAL", "_txlock": "immediate",
+var sqlitePragmas = map[string]string{"_busy_timeout": "", "_fk": "1", "_sync": "", "_txlock": "immediate",
 	"_time_integer_format": "unix_micro", "_inttotime": "1", "_journal_mode": "WAL"}
 
 // FuzzParseDSN (§2, E3): any DSN parses or is rejected without a panic and
@@ -24,7 +24,7 @@ func FuzzParseDSN(f *testing.F) {
 		"postgres://u:p%40ss@db/x?max_open_conns=0", "postgres://u:se/cret1@db/x", "postgres://u:se?cret1@db/x",
 		"postgres://u:se#cret1@db/x", "postgres://db/x?max_open_conns=2&max_open_conns=3", "postgres://%zz", "postgres:///x",
 		"sqlite://orchestrix.db", "sqlite:///var/lib/o.db?busy_timeout=5", "sqlite://:memory:", "sqlite://:memory:?max_open_conns=2",
-		"sqlite://a.db?_fk=0", "sqlite://a%3f_fk=0.db", "sqlite://a#b.db", "file:a.db?mode=memory&cache=shared",
+		"sqlite://a.db?_fk=0", "sqlite://a.db?synchronous=full", "sqlite://a.db?synchronous=off", "sqlite://a%3f_fk=0.db", "sqlite://a#b.db", "file:a.db?mode=memory&cache=shared",
 		"file:///abs/a%3f_fk%3d0.db", "file://remote/x.db", "file:a%zz", "file:?x", "sqlite://", "mysql://x", "", "::"} {
 		f.Add(s)
 	}
@@ -74,6 +74,8 @@ func FuzzParseDSN(f *testing.F) {
 					t.Fatalf("ParseDSN(%q): pragma %s given %d times: %q", dsn, k, len(vs), c.SQLDSN)
 				case ours && want != "" && vs[0] != want:
 					t.Fatalf("ParseDSN(%q): pragma %s=%s, the store relies on %s", dsn, k, vs[0], want)
+				case k == "_sync" && vs[0] != "NORMAL" && vs[0] != "FULL":
+					t.Fatalf("ParseDSN(%q): _sync=%s, want NORMAL or FULL", dsn, vs[0])
 				case !ours && k != "mode" && k != "cache" && k != "immutable" && k != "vfs":
 					t.Fatalf("ParseDSN(%q): parameter %s reached the SQLite driver: %q", dsn, k, c.SQLDSN)
 				}

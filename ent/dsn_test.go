@@ -82,6 +82,16 @@ func TestParseDSNSQLite(t *testing.T) {
 	if strings.Contains(strings.ReplaceAll(c.SQLDSN, "_busy_timeout", ""), "busy_timeout") {
 		t.Errorf("own param passed to the driver: %q", c.SQLDSN)
 	}
+	for dsn, want := range map[string]string{"sqlite://a.db?synchronous=full": "FULL", "sqlite://a.db?synchronous=Normal": "NORMAL", "sqlite://a.db": "NORMAL"} {
+		c, err := ent.ParseDSN(dsn)
+		if err != nil {
+			t.Fatalf("ParseDSN(%q): %v", dsn, err)
+		}
+		if c.Synchronous != want || strings.Count(c.SQLDSN, "_sync=") != 1 || !strings.Contains(c.SQLDSN, "_sync="+want) ||
+			strings.Contains(c.SQLDSN, "synchronous") {
+			t.Errorf("ParseDSN(%q): synchronous %q, SQL DSN %q; want %s", dsn, c.Synchronous, c.SQLDSN, want)
+		}
+	}
 }
 
 func TestParseDSNErrors(t *testing.T) {
@@ -98,6 +108,7 @@ func TestParseDSNErrors(t *testing.T) {
 		{"sqlite://", "has no database path"},
 		{"sqlite:///tmp/x.db?journal=delete", "unknown parameter(s) journal"},
 		{"sqlite:///tmp/x.db?busy_timeout=-1", "busy_timeout must be a non-negative number"},
+		{"sqlite:///tmp/x.db?synchronous=off", "synchronous must be normal or full"},
 		{"sqlite://:memory:?max_open_conns=4", "max_open_conns must be 1"},
 		{"file://otherhost/x.db", "remote host"},
 	}
