@@ -88,12 +88,6 @@ local function jobkeys()
     sch = KEYS[25], names = KEYS[26], list = KEYS[27], due = KEYS[28]}
 end
 
--- pad left-pads a non-negative decimal integer string to 19 digits.
-local function pad(s)
-  if not s or s == '' then return ZERO end
-  return string.rep('0', 19 - #s) .. s
-end
-
 local function lp(s) return string.format('%03d', #s) .. s end
 
 -- incr adds n to a decimal integer string (exact below 2^53).
