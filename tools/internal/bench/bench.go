@@ -41,6 +41,8 @@ Scenarios:
       lean run is fetch+complete; MarkRunning stays here because every
       Orchestrix worker reports that a job started, and complete is
       conditional on it.)
+      --backlog N first stores N pending jobs in another queue (untimed) and
+      leaves them there: the burn-down's throughput as the table grows.
   cluster  three coordinator nodes race for the leadership lease and renew
       it; the leader fires a cron schedule ("* * * * * *", every second) and
       a 250ms interval schedule (misfire policy fire_all, so no tick is lost
@@ -120,6 +122,9 @@ type Config struct {
 	Workers  int
 	Batch    int
 	Lean     bool
+	// Backlog is how many pending jobs a burn-down first stores in another
+	// queue and leaves there (--backlog).
+	Backlog  int
 	Duration time.Duration
 	// Lease is the cluster scenario's leadership TTL; DeadAfter how long a
 	// silent member lives before it is declared dead (W2).
@@ -161,6 +166,7 @@ type Result struct {
 	Workers          int                  `json:"workers"`
 	Batch            int                  `json:"batch"`
 	Lean             bool                 `json:"lean"`
+	Backlog          int                  `json:"backlog,omitempty"`
 	Seconds          float64              `json:"seconds"`
 	InsertSeconds    float64              `json:"insert_seconds"`
 	WorkSeconds      float64              `json:"work_seconds"`
@@ -187,6 +193,7 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	batch := fs.Int("batch", 0, "jobs per EnqueueMany, Dispatch, MarkRunningMany and CompleteMany (default: the driver's)")
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of a table")
 	lean := fs.Bool("lean", false, "leave out the log line and history row per job")
+	backlog := fs.Int("backlog", 0, "burndown: first store this many pending jobs in another queue, untimed, and leave them (throughput as the table grows)")
 	duration := fs.Duration("duration", 10*time.Second, "how long the cluster scenario runs before draining")
 	keep := fs.Bool("keep", false, "keep the temporary SQLite folder of a default ent store")
 	lease := fs.Duration("lease", DefaultLease, "cluster: leadership lease TTL")
@@ -199,7 +206,7 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	if fs.NArg() > 0 {
 		return cli.Fail(env, "bench", cli.Usagef("unexpected argument %q (bench takes only flags)", fs.Arg(0)))
 	}
-	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, Lean: *lean,
+	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, Lean: *lean, Backlog: *backlog,
 		Duration: *duration, Lease: *lease, DeadAfter: *deadAfter, Progress: !*jsonOut && env.Terminal()}
 	if fs.Set("workers") && cfg.Workers == 0 || fs.Set("batch") && cfg.Batch == 0 {
 		return cli.Fail(env, "bench", cli.Usagef("--workers and --batch must be at least 1"))
@@ -296,6 +303,10 @@ func (c Config) validate() error {
 		return cli.Usagef("--scenario must be burndown or cluster, got %q", c.Scenario)
 	case c.Jobs < 1:
 		return cli.Usagef("--jobs must be at least 1, got %d", c.Jobs)
+	case c.Backlog < 0:
+		return cli.Usagef("--backlog must be 0 or more, got %d", c.Backlog)
+	case c.Backlog > 0 && c.Scenario != "burndown":
+		return cli.Usagef("--backlog applies to the burndown scenario only")
 	case c.Workers < 0 || c.Workers > 1000:
 		return cli.Usagef("--workers must be between 1 and 1000, got %d", c.Workers)
 	case c.Batch < 0 || c.Batch > stores.MaxBatch:

@@ -18,7 +18,12 @@ import (
 func runBurndown(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) (*Result, error) {
 	id := runID()
 	queue := "bench-" + id
-	r := &Result{Scenario: "burndown", Jobs: cfg.Jobs}
+	r := &Result{Scenario: "burndown", Jobs: cfg.Jobs, Backlog: cfg.Backlog}
+	if cfg.Backlog > 0 {
+		if err := enqueueBacklog(ctx, s, cfg, queue+"-backlog"); err != nil {
+			return nil, err
+		}
+	}
 	var lat collector
 	stopMemory := sampleMemory(memoryEvery)
 	defer stopMemory() // on an early return

@@ -3,7 +3,9 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -28,6 +30,9 @@ func printTable(w io.Writer, rs []*Result) {
 		return r.Scenario
 	})
 	row("jobs / workers / batch", func(r *Result) string { return fmt.Sprintf("%d / %d / %d", r.Jobs, r.Workers, r.Batch) })
+	if slices.ContainsFunc(rs, func(r *Result) bool { return r.Backlog > 0 }) {
+		row("backlog (pending, other queue)", func(r *Result) string { return strconv.Itoa(r.Backlog) })
+	}
 	row("total seconds", func(r *Result) string { return fmt.Sprintf("%.2f", r.Seconds) })
 	insertLabel, workLabel := "insert jobs/s", "work jobs/s"
 	if len(rs) > 0 && rs[0].Scenario == "cluster" {
