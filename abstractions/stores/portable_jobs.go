@@ -16,7 +16,7 @@ func (j *jobStore) Enqueue(ctx context.Context, job *Job) error {
 		return err
 	}
 	var c checker
-	c.job("job", job, j.s.now())
+	c.job(plain("job"), job, j.s.now())
 	if c.err != nil {
 		return c.err
 	}
@@ -31,7 +31,7 @@ func (j *jobStore) EnqueueMany(ctx context.Context, jobs []*Job) error {
 	checkBatch(&c, "jobs", len(jobs))
 	now := j.s.now()
 	for i, job := range jobs {
-		c.job(indexed("jobs", i), job, now)
+		c.job(at("jobs", i), job, now)
 	}
 	if c.err != nil {
 		return c.err
@@ -99,7 +99,7 @@ func (j *jobStore) transition(ctx context.Context, ref *Ref, errMsg string, now 
 		return err
 	}
 	var c checker
-	c.ref("ref", ref)
+	c.ref(plain("ref"), ref)
 	c.text("errMsg", errMsg, MaxTextLen)
 	c.now("now", now)
 	return c.err
@@ -113,7 +113,7 @@ func (j *jobStore) batchTransition(ctx context.Context, refs []Ref, workerID str
 	var c checker
 	checkBatch(&c, "refs", len(refs))
 	for i := range refs {
-		c.ref(indexed("refs", i), &refs[i])
+		c.ref(at("refs", i), &refs[i])
 	}
 	c.optName("workerID", workerID)
 	c.now("now", now)

@@ -19,7 +19,7 @@ func (h *historyStore) Append(ctx context.Context, r *JobHistory) error {
 		return InvalidField("history", "must not be nil")
 	}
 	var c checker
-	c.history("history", r)
+	c.history(plain("history"), r)
 	if c.err != nil {
 		return c.err
 	}
@@ -37,7 +37,7 @@ func (h *historyStore) AppendMany(ctx context.Context, rows []*JobHistory) error
 			c.fail(indexed("rows", i), "must not be nil")
 			continue
 		}
-		c.history(indexed("rows", i), r)
+		c.history(at("rows", i), r)
 	}
 	if c.err != nil {
 		return c.err
@@ -46,8 +46,8 @@ func (h *historyStore) AppendMany(ctx context.Context, rows []*JobHistory) error
 }
 
 // history checks and normalises one attempt row (L1).
-func (c *checker) history(field string, r *JobHistory) {
-	defer c.within(field)()
+func (c *checker) history(field fieldName, r *JobHistory) {
+	defer c.leave(c.enter(field))
 	c.newID("ID", &r.ID)
 	c.id("JobID", &r.JobID)
 	if r.Attempt < 1 {
@@ -106,12 +106,11 @@ func (l *logStore) Append(ctx context.Context, entries []*LogEntry) error {
 	checkBatch(&c, "entries", len(entries))
 	now := l.s.now()
 	for i, e := range entries {
-		f := indexed("entries", i)
 		if e == nil {
-			c.fail(f, "must not be nil")
+			c.fail(indexed("entries", i), "must not be nil")
 			continue
 		}
-		done := c.within(f)
+		saved := c.enter(at("entries", i))
 		c.newID("ID", &e.ID)
 		c.id("JobID", &e.JobID)
 		if e.Timestamp.IsZero() {
@@ -121,7 +120,7 @@ func (l *logStore) Append(ctx context.Context, entries []*LogEntry) error {
 		c.text("Level", e.Level, MaxNameLen)
 		c.text("Message", e.Message, MaxTextLen)
 		c.text("Exception", e.Exception, MaxTextLen)
-		done()
+		c.leave(saved)
 	}
 	if c.err != nil {
 		return c.err
@@ -166,7 +165,7 @@ func (d *deadLetterStore) Add(ctx context.Context, dl *DeadLetter) error {
 	if dl.Job.ID == "" {
 		c.fail("deadLetter.Job.ID", "must not be empty")
 	}
-	c.job("deadLetter.Job", &dl.Job, now)
+	c.job(plain("deadLetter.Job"), &dl.Job, now)
 	c.text("deadLetter.LastError", dl.LastError, MaxTextLen)
 	c.nonNegative("deadLetter.TotalAttempts", dl.TotalAttempts)
 	if dl.FailedAt.IsZero() {

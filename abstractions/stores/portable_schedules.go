@@ -249,17 +249,16 @@ func (st *scheduleStore[S]) Fire(ctx context.Context, f Firing) error {
 		c.fail("Jobs", "has %d entries, the limit is %d", len(f.Jobs), MaxBatch)
 	}
 	for i, j := range f.Jobs {
-		field := indexed("Jobs", i)
 		if j == nil {
-			c.fail(field, "must not be nil")
+			c.fail(indexed("Jobs", i), "must not be nil")
 			continue
 		}
 		if j.ScheduleID == "" && j.ScheduleType == ScheduleTypeNone {
 			j.ScheduleID, j.ScheduleType = f.ScheduleID, st.kind
 		}
-		c.job(field, j, now)
+		c.job(at("Jobs", i), j, now)
 		if c.err == nil && (j.ScheduleID != f.ScheduleID || j.ScheduleType != st.kind) {
-			c.fail(field+".ScheduleID", "must be the fired schedule %s of type %s", f.ScheduleID, st.kind)
+			c.fail(indexed("Jobs", i)+".ScheduleID", "must be the fired schedule %s of type %s", f.ScheduleID, st.kind)
 		}
 	}
 	if c.err != nil {

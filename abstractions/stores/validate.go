@@ -58,21 +58,64 @@ type checker struct {
 	// a full field name is built only for an error, not for every field of
 	// every job of a batch.
 	prefix string
+	// elem, when set, names the element being checked ("jobs", 3) after
+	// prefix; it is rendered into a string only for an error, so checking
+	// a batch builds no per-element name.
+	elem fieldName
+}
+
+// fieldName names a value: name, or name[index] when index >= 0. It is
+// rendered (String) only when an error needs it.
+type fieldName struct {
+	name  string
+	index int
+}
+
+// plain names a value that is not a batch element.
+func plain(name string) fieldName { return fieldName{name, -1} }
+
+// at names element i of the batch field name.
+func at(name string, i int) fieldName { return fieldName{name, i} }
+
+func (f fieldName) String() string {
+	if f.index < 0 {
+		return f.name
+	}
+	return indexed(f.name, f.index)
 }
 
 func (c *checker) fail(field, format string, args ...any) {
 	if c.err == nil {
-		c.err = InvalidField(c.prefix+field, format, args...)
+		c.err = InvalidField(c.path()+field, format, args...)
 	}
 }
 
-// within makes field the prefix of the field names checked until the
-// returned function runs.
-func (c *checker) within(field string) (done func()) {
-	saved := c.prefix
-	c.prefix = saved + field + "."
-	return func() { c.prefix = saved }
+// path is the rendered prefix of the fields being checked.
+func (c *checker) path() string {
+	if c.elem.name == "" {
+		return c.prefix
+	}
+	return c.prefix + c.elem.String() + "."
 }
+
+// scope is what enter saves and leave restores.
+type scope struct {
+	prefix string
+	elem   fieldName
+}
+
+// enter makes f the prefix of the field names checked until leave(saved),
+// without building f's name unless an error needs it.
+func (c *checker) enter(f fieldName) (saved scope) {
+	saved = scope{c.prefix, c.elem}
+	if c.elem.name != "" { // nested: render the outer element (rare)
+		c.prefix = c.path()
+	}
+	c.elem = f
+	return saved
+}
+
+func (c *checker) leave(saved scope) { c.prefix, c.elem = saved.prefix, saved.elem }
 
 // text checks a free-text field: valid UTF-8, no NUL byte, at most max bytes.
 func (c *checker) text(field, s string, max int) {
@@ -108,12 +151,39 @@ func (c *checker) id(field string, s *string) {
 		c.fail(field, "must not be empty")
 		return
 	}
+	if canonicalUUID(*s) { // already what Parse+String would give
+		return
+	}
 	u, err := uuid.Parse(*s)
 	if err != nil {
 		c.fail(field, "%q is not a UUID", truncateForError(*s))
 		return
 	}
 	*s = u.String()
+}
+
+// canonicalUUID reports whether s is a UUID in the canonical form
+// uuid.UUID.String returns (36 bytes, lower-case hex, dashes at 8, 13, 18
+// and 23): uuid.Parse accepts it and String gives it back unchanged, so it
+// needs no parse and no new string.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		b := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if b != '-' {
+				return false
+			}
+		default:
+			if !('0' <= b && b <= '9' || 'a' <= b && b <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // newID fills an empty UUID field with a new UUIDv7, else checks it.
@@ -210,12 +280,12 @@ func truncateForError(s string) string {
 
 // job validates and normalises a job for Enqueue: defaults for ID, Status
 // (pending) and CreatedAt, then every field.
-func (c *checker) job(field string, j *Job, now time.Time) {
+func (c *checker) job(field fieldName, j *Job, now time.Time) {
 	if j == nil {
-		c.fail(field, "must not be nil")
+		c.fail(field.String(), "must not be nil")
 		return
 	}
-	defer c.within(field)()
+	defer c.leave(c.enter(field))
 	c.newID("ID", &j.ID)
 	c.name("Type", j.Type)
 	c.name("Queue", j.Queue)
@@ -261,8 +331,8 @@ func (c *checker) job(field string, j *Job, now time.Time) {
 	}
 }
 
-func (c *checker) ref(field string, r *Ref) {
-	defer c.within(field)()
+func (c *checker) ref(field fieldName, r *Ref) {
+	defer c.leave(c.enter(field))
 	c.id("ID", &r.ID)
 	if r.Attempt < 1 {
 		c.fail("Attempt", "must be at least 1 (the job must have been dispatched), got %d", r.Attempt)

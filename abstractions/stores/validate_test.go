@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -198,4 +200,33 @@ func TestBatchErrorsNameTheElementAndField(t *testing.T) {
 	now := time.Now()
 	err = s.Cron().Fire(ctx, Firing{ScheduleID: NewID(), SeenNextRun: now, NextRun: now.Add(time.Minute), Jobs: []*Job{fired}})
 	check(err, "Jobs[0].ScheduleID")
+}
+
+// The canonical-form shortcut of checker.id must give what uuid.Parse and
+// String give, and fail exactly where Parse fails.
+func TestIDShortcutMatchesParse(t *testing.T) {
+	for _, in := range []string{
+		"0190d6f8-7a3b-7c4d-8e5f-6a7b8c9d0e1f", "0190D6F8-7A3B-7C4D-8E5F-6A7B8C9D0E1F",
+		"{0190d6f8-7a3b-7c4d-8e5f-6a7b8c9d0e1f}", "urn:uuid:0190d6f8-7a3b-7c4d-8e5f-6a7b8c9d0e1f",
+		"0190d6f87a3b7c4d8e5f6a7b8c9d0e1f", "0190d6f8-7a3b-7c4d-8e5f-6a7b8c9d0e1g",
+		"0190d6f8x7a3b-7c4d-8e5f-6a7b8c9d0e1f", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+		"00000000-0000-0000-0000-000000000000", "0190d6f8-7a3b-7c4d-8e5f-6a7b8c9d0e1", "",
+	} {
+		var c checker
+		got := in
+		c.id("id", &got)
+		u, err := uuid.Parse(in)
+		switch {
+		case in == "":
+			if c.err == nil {
+				t.Errorf("id(%q) passed", in)
+			}
+		case err != nil:
+			if c.err == nil {
+				t.Errorf("id(%q) passed, Parse fails: %v", in, err)
+			}
+		case c.err != nil || got != u.String():
+			t.Errorf("id(%q) = %q, %v; want %q", in, got, c.err, u.String())
+		}
+	}
 }
