@@ -10,30 +10,30 @@ import (
 )
 
 // jobTable holds the live jobs and one index per hot query. Stored jobs are
-// private copies; an index keyed by a field that changes is updated by
+// private copies (jobRow); an index keyed by a field that changes is updated by
 // unindex (before the change) and index (after it), so every index is a pure
 // function of the jobs' current fields plus the dispatch watermark.
 type jobTable struct {
-	byID map[string]*stores.Job
+	byID map[string]*jobRow
 	// byCreated orders every job by (CreatedAt, ID): Query paging (J10).
-	byCreated *btree.BTreeG[*stores.Job]
+	byCreated *btree.BTreeG[*jobRow]
 	// byStatus orders the jobs of each status by (CreatedAt, ID): Query with
 	// a status filter reads only the statuses asked for.
-	byStatus map[stores.JobStatus]*btree.BTreeG[*stores.Job]
+	byStatus map[stores.JobStatus]*btree.BTreeG[*jobRow]
 	// uniqueKeys maps a UniqueKey to the non-terminal job holding it (J1).
-	uniqueKeys map[string]*stores.Job
+	uniqueKeys map[string]*jobRow
 	// ticks maps (ScheduleID, ScheduleTick) to the job a firing made (S3).
-	ticks map[tickKey]*stores.Job
+	ticks map[tickKey]*jobRow
 
 	// ready holds the pending jobs that are due at the watermark, in
 	// Pending order (priority desc, CreatedAt, ID), over every queue and per
 	// queue: Dispatch reads the first Limit of them (J3, J4).
-	ready        *btree.BTreeG[*stores.Job]
-	readyByQueue map[string]*btree.BTreeG[*stores.Job]
+	ready        *btree.BTreeG[*jobRow]
+	readyByQueue map[string]*btree.BTreeG[*jobRow]
 	// scheduled holds every pending job with a ScheduledAt, by
 	// (ScheduledAt, ID): DueScheduled reads it, and moving the watermark
 	// promotes its due prefix into ready.
-	scheduled *btree.BTreeG[*stores.Job]
+	scheduled *btree.BTreeG[*jobRow]
 	// watermark is the instant ready is computed at: ready holds exactly the
 	// pending jobs with no ScheduledAt or one at or before it. Queries move
 	// it to their now, in either direction.
@@ -42,17 +42,103 @@ type jobTable struct {
 	// dispatched orders dispatched jobs by (DispatchedAt, ID) and
 	// runningDeadlines running jobs with a Timeout by (StartedAt+Timeout,
 	// ID): the expired prefixes are what Recover handles (J8).
-	dispatched       *btree.BTreeG[*stores.Job]
-	runningDeadlines *btree.BTreeG[*stores.Job]
+	dispatched       *btree.BTreeG[*jobRow]
+	runningDeadlines *btree.BTreeG[*jobRow]
 	// inFlightByWorker holds the dispatched and running jobs of each worker,
 	// for Recover's dead workers.
-	inFlightByWorker map[string]map[string]*stores.Job
+	inFlightByWorker map[string]map[string]*jobRow
+	// spareInFlight is an emptied set of inFlightByWorker, for reuse.
+	spareInFlight map[string]*jobRow
 	// byFollower orders each follower's jobs by (CreatedAt, ID) (J6).
-	byFollower map[string]*btree.BTreeG[*stores.Job]
+	byFollower map[string]*btree.BTreeG[*jobRow]
 	// uncleaned orders terminal jobs not channels-cleaned and finished all
 	// terminal jobs with a CompletedAt, by (CompletedAt, ID) (J9).
-	uncleaned *btree.BTreeG[*stores.Job]
-	finished  *btree.BTreeG[*stores.Job]
+	uncleaned *btree.BTreeG[*jobRow]
+	finished  *btree.BTreeG[*jobRow]
+
+	// batch numbers the batch transitions: a row whose stamp is the current
+	// batch was already named by an earlier ref of it (eachRef).
+	batch uint64
+}
+
+// jobRow is a stored job with what the index orders compare, computed once
+// when it is stored: its ID as 128 bits when the ID is a canonical UUID, and
+// its CreatedAt as integers (CreatedAt never changes once stored). The
+// orders compare these integers instead of ID strings (which share most of
+// their leading bytes) and times.
+type jobRow struct {
+	stores.Job
+	id         idKey
+	createdSec int64
+	createdNs  int32
+	stamp      uint64 // the last batch transition that named this job
+}
+
+func newRow(j *stores.Job) *jobRow {
+	return &jobRow{Job: *j, id: idKeyOf(j.ID), createdSec: j.CreatedAt.Unix(), createdNs: int32(j.CreatedAt.Nanosecond())}
+}
+
+// pivot is a row that sorts where a job with CreatedAt created (or any
+// other instant the index orders by, at) and this ID would.
+func pivot(created, at time.Time, id string) *jobRow {
+	r := newRow(&stores.Job{ID: id, CreatedAt: created})
+	r.ScheduledAt = at
+	return r
+}
+
+// idKey orders IDs as their strings do. A canonical UUID (the form the
+// portable layer stores: 36 bytes, lower-case hex, dashes at 8, 13, 18 and
+// 23) is its 128 bits, in string order since the digits and dashes sit at
+// fixed places and '0'-'9' sort before 'a'-'f'; any other ID compares as
+// its string.
+type idKey struct {
+	hi, lo uint64
+	canon  bool
+}
+
+func idKeyOf(id string) idKey {
+	if len(id) != 36 {
+		return idKey{}
+	}
+	var k idKey
+	n := 0
+	for i := 0; i < 36; i++ {
+		b := id[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if b != '-' {
+				return idKey{}
+			}
+			continue
+		}
+		var v byte
+		switch {
+		case '0' <= b && b <= '9':
+			v = b - '0'
+		case 'a' <= b && b <= 'f':
+			v = b - 'a' + 10
+		default:
+			return idKey{}
+		}
+		if n < 16 {
+			k.hi = k.hi<<4 | uint64(v)
+		} else {
+			k.lo = k.lo<<4 | uint64(v)
+		}
+		n++
+	}
+	k.canon = true
+	return k
+}
+
+// idLess orders rows by ID, as strings.
+func idLess(a, b *jobRow) bool {
+	if a.id.canon && b.id.canon {
+		if a.id.hi != b.id.hi {
+			return a.id.hi < b.id.hi
+		}
+		return a.id.lo < b.id.lo
+	}
+	return a.ID < b.ID
 }
 
 type tickKey struct {
@@ -69,18 +155,18 @@ func tickOf(j *stores.Job) (tickKey, bool) {
 
 func newJobTable() *jobTable {
 	return &jobTable{
-		byID:             map[string]*stores.Job{},
+		byID:             map[string]*jobRow{},
 		byCreated:        newTree(createdLess),
-		byStatus:         map[stores.JobStatus]*btree.BTreeG[*stores.Job]{},
-		uniqueKeys:       map[string]*stores.Job{},
-		ticks:            map[tickKey]*stores.Job{},
+		byStatus:         map[stores.JobStatus]*btree.BTreeG[*jobRow]{},
+		uniqueKeys:       map[string]*jobRow{},
+		ticks:            map[tickKey]*jobRow{},
 		ready:            newTree(readyLess),
-		readyByQueue:     map[string]*btree.BTreeG[*stores.Job]{},
+		readyByQueue:     map[string]*btree.BTreeG[*jobRow]{},
 		scheduled:        newTree(scheduledLess),
 		dispatched:       newTree(dispatchedLess),
 		runningDeadlines: newTree(deadlineLess),
-		inFlightByWorker: map[string]map[string]*stores.Job{},
-		byFollower:       map[string]*btree.BTreeG[*stores.Job]{},
+		inFlightByWorker: map[string]map[string]*jobRow{},
+		byFollower:       map[string]*btree.BTreeG[*jobRow]{},
 		uncleaned:        newTree(completedLess),
 		finished:         newTree(completedLess),
 	}
@@ -94,43 +180,60 @@ func timeIDLess(ta, tb time.Time, ida, idb string) bool {
 	return ida < idb
 }
 
-func createdLess(a, b *stores.Job) bool {
-	return timeIDLess(a.CreatedAt, b.CreatedAt, a.ID, b.ID)
+// rowTimeLess orders rows by an instant, then ID.
+func rowTimeLess(ta, tb time.Time, a, b *jobRow) bool {
+	if c := ta.Compare(tb); c != 0 {
+		return c < 0
+	}
+	return idLess(a, b)
+}
+
+// createdLess orders by (CreatedAt, ID): the integers computed when the
+// rows were stored (as time.Time.Compare orders instants without monotonic
+// readings, the form the portable layer stores).
+func createdLess(a, b *jobRow) bool {
+	if a.createdSec != b.createdSec {
+		return a.createdSec < b.createdSec
+	}
+	if a.createdNs != b.createdNs {
+		return a.createdNs < b.createdNs
+	}
+	return idLess(a, b)
 }
 
 // readyLess is Pending order: priority descending, then CreatedAt, then ID.
-func readyLess(a, b *stores.Job) bool {
+func readyLess(a, b *jobRow) bool {
 	if a.Priority != b.Priority {
 		return a.Priority > b.Priority
 	}
 	return createdLess(a, b)
 }
 
-func scheduledLess(a, b *stores.Job) bool {
-	return timeIDLess(a.ScheduledAt, b.ScheduledAt, a.ID, b.ID)
+func scheduledLess(a, b *jobRow) bool {
+	return rowTimeLess(a.ScheduledAt, b.ScheduledAt, a, b)
 }
 
-func dispatchedLess(a, b *stores.Job) bool {
-	return timeIDLess(a.DispatchedAt, b.DispatchedAt, a.ID, b.ID)
+func dispatchedLess(a, b *jobRow) bool {
+	return rowTimeLess(a.DispatchedAt, b.DispatchedAt, a, b)
 }
 
 func deadline(j *stores.Job) time.Time { return j.StartedAt.Add(j.Timeout) }
 
-func deadlineLess(a, b *stores.Job) bool {
-	return timeIDLess(deadline(a), deadline(b), a.ID, b.ID)
+func deadlineLess(a, b *jobRow) bool {
+	return rowTimeLess(deadline(&a.Job), deadline(&b.Job), a, b)
 }
 
-func completedLess(a, b *stores.Job) bool {
-	return timeIDLess(a.CompletedAt, b.CompletedAt, a.ID, b.ID)
+func completedLess(a, b *jobRow) bool {
+	return rowTimeLess(a.CompletedAt, b.CompletedAt, a, b)
 }
 
 // dueAt reports whether a pending job belongs in ready at instant t.
-func dueAt(j *stores.Job, t time.Time) bool {
+func dueAt(j *jobRow, t time.Time) bool {
 	return j.ScheduledAt.IsZero() || !j.ScheduledAt.After(t)
 }
 
 // subtree returns m[k], creating it with less when create is set.
-func subtree[K comparable](m map[K]*btree.BTreeG[*stores.Job], k K, less btree.LessFunc[*stores.Job], create bool) *btree.BTreeG[*stores.Job] {
+func subtree[K comparable](m map[K]*btree.BTreeG[*jobRow], k K, less btree.LessFunc[*jobRow], create bool) *btree.BTreeG[*jobRow] {
 	t := m[k]
 	if t == nil && create {
 		t = newTree(less)
@@ -141,17 +244,83 @@ func subtree[K comparable](m map[K]*btree.BTreeG[*stores.Job], k K, less btree.L
 
 // deleteFrom removes j from m[k] and drops the subtree once empty, so maps
 // keyed by queue, worker or follower do not grow without bound.
-func deleteFrom[K comparable](m map[K]*btree.BTreeG[*stores.Job], k K, j *stores.Job) {
+func deleteFrom[K comparable](m map[K]*btree.BTreeG[*jobRow], k K, j *jobRow) {
 	if t := m[k]; t != nil {
-		t.Delete(j)
+		del(t, j)
 		if t.Len() == 0 {
 			delete(m, k)
 		}
 	}
 }
 
+// del removes j from tr. Jobs mostly leave an index in the order they
+// entered it (dispatched in ready order, run and completed in dispatch
+// order), so j is often the minimum: then it goes without a search.
+func del(tr *btree.BTreeG[*jobRow], j *jobRow) {
+	if m, ok := tr.Min(); ok && m == j {
+		tr.DeleteMin()
+		return
+	}
+	tr.Delete(j)
+}
+
+// inFlightWorker returns the worker whose in-flight set j belongs in, ""
+// for none.
+func inFlightWorker(j *jobRow) string {
+	if j.Status.InFlight() {
+		return j.WorkerID
+	}
+	return ""
+}
+
+// addInFlight files j under worker w (none when w is "").
+func (t *jobTable) addInFlight(j *jobRow, w string) {
+	if w == "" {
+		return
+	}
+	m := t.inFlightByWorker[w]
+	if m == nil {
+		m, t.spareInFlight = t.spareInFlight, nil
+		if m == nil {
+			m = map[string]*jobRow{}
+		}
+		t.inFlightByWorker[w] = m
+	}
+	m[j.ID] = j
+}
+
+// removeInFlight takes j out of worker w's set and drops the set once
+// empty, keeping it (emptied) as the spare the next worker's set reuses:
+// a worker that empties its set every batch does not grow a new one each
+// time.
+func (t *jobTable) removeInFlight(j *jobRow, w string) {
+	if w == "" {
+		return
+	}
+	if m := t.inFlightByWorker[w]; m != nil {
+		delete(m, j.ID)
+		if len(m) == 0 {
+			delete(t.inFlightByWorker, w)
+			t.spareInFlight = m
+		}
+	}
+}
+
 // index adds j to every index its current fields put it in.
-func (t *jobTable) index(j *stores.Job) {
+func (t *jobTable) index(j *jobRow) {
+	t.indexTrees(j)
+	t.addInFlight(j, inFlightWorker(j))
+}
+
+// unindex removes j from every index its current fields put it in; call it
+// before changing any of those fields.
+func (t *jobTable) unindex(j *jobRow) {
+	t.unindexTrees(j)
+	t.removeInFlight(j, inFlightWorker(j))
+}
+
+// indexTrees is index but for inFlightByWorker.
+func (t *jobTable) indexTrees(j *jobRow) {
 	subtree(t.byStatus, j.Status, createdLess, true).ReplaceOrInsert(j)
 	terminal := j.Status.Terminal()
 	if j.UniqueKey != "" && !terminal {
@@ -173,14 +342,6 @@ func (t *jobTable) index(j *stores.Job) {
 			t.runningDeadlines.ReplaceOrInsert(j)
 		}
 	}
-	if j.Status.InFlight() && j.WorkerID != "" {
-		m := t.inFlightByWorker[j.WorkerID]
-		if m == nil {
-			m = map[string]*stores.Job{}
-			t.inFlightByWorker[j.WorkerID] = m
-		}
-		m[j.ID] = j
-	}
 	if j.FollowerNodeID != "" {
 		subtree(t.byFollower, j.FollowerNodeID, createdLess, true).ReplaceOrInsert(j)
 	}
@@ -194,9 +355,8 @@ func (t *jobTable) index(j *stores.Job) {
 	}
 }
 
-// unindex removes j from every index its current fields put it in; call it
-// before changing any of those fields.
-func (t *jobTable) unindex(j *stores.Job) {
+// unindexTrees is unindex but for inFlightByWorker.
+func (t *jobTable) unindexTrees(j *jobRow) {
 	deleteFrom(t.byStatus, j.Status, j)
 	if j.UniqueKey != "" && t.uniqueKeys[j.UniqueKey] == j {
 		delete(t.uniqueKeys, j.UniqueKey)
@@ -204,41 +364,42 @@ func (t *jobTable) unindex(j *stores.Job) {
 	switch j.Status {
 	case stores.StatusPending:
 		if !j.ScheduledAt.IsZero() {
-			t.scheduled.Delete(j)
+			del(t.scheduled, j)
 		}
 		if dueAt(j, t.watermark) {
-			t.ready.Delete(j)
+			del(t.ready, j)
 			deleteFrom(t.readyByQueue, j.Queue, j)
 		}
 	case stores.StatusDispatched:
-		t.dispatched.Delete(j)
+		del(t.dispatched, j)
 	case stores.StatusRunning:
 		if j.Timeout > 0 {
-			t.runningDeadlines.Delete(j)
-		}
-	}
-	if j.Status.InFlight() && j.WorkerID != "" {
-		if m := t.inFlightByWorker[j.WorkerID]; m != nil {
-			delete(m, j.ID)
-			if len(m) == 0 {
-				delete(t.inFlightByWorker, j.WorkerID)
-			}
+			del(t.runningDeadlines, j)
 		}
 	}
 	if j.FollowerNodeID != "" {
 		deleteFrom(t.byFollower, j.FollowerNodeID, j)
 	}
 	if j.Status.Terminal() {
-		t.uncleaned.Delete(j)
-		t.finished.Delete(j)
+		del(t.uncleaned, j)
+		del(t.finished, j)
 	}
 }
 
 // update applies change to the stored job j, keeping every index in step.
-func (t *jobTable) update(j *stores.Job, change func(j *stores.Job)) {
-	t.unindex(j)
-	change(j)
-	t.index(j)
+// change must not change CreatedAt or ID (createdLess reads the integers
+// computed from them when j was stored).
+// A job that stays in flight on the same worker (dispatched to running)
+// keeps its place in inFlightByWorker.
+func (t *jobTable) update(j *jobRow, change func(j *stores.Job)) {
+	w := inFlightWorker(j)
+	t.unindexTrees(j)
+	change(&j.Job)
+	t.indexTrees(j)
+	if w2 := inFlightWorker(j); w2 != w {
+		t.removeInFlight(j, w)
+		t.addInFlight(j, w2)
+	}
 }
 
 // conflictOnInsert returns ErrAlreadyExists when j cannot join the live set:
@@ -303,27 +464,42 @@ func (t *jobTable) insertAll(jobs []*stores.Job) error {
 		}
 	}
 	for _, j := range jobs {
-		t.insert(j.Clone())
+		t.insert(j)
 	}
 	return nil
 }
 
-// insert adds a job the caller already checked and copied.
-func (t *jobTable) insert(j *stores.Job) {
+// insert stores a copy of a job the caller already checked.
+func (t *jobTable) insert(src *stores.Job) *jobRow {
+	j := newRow(src)
+	j.Args = cloneBytes(src.Args)
+	t.insertRow(j)
+	return j
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+// insertRow adds a stored job to the live set and every index.
+func (t *jobTable) insertRow(j *jobRow) {
 	t.byID[j.ID] = j
 	t.byCreated.ReplaceOrInsert(j)
-	if tk, ok := tickOf(j); ok {
+	if tk, ok := tickOf(&j.Job); ok {
 		t.ticks[tk] = j
 	}
 	t.index(j)
 }
 
 // remove deletes a job from the live set and every index.
-func (t *jobTable) remove(j *stores.Job) {
+func (t *jobTable) remove(j *jobRow) {
 	t.unindex(j)
 	delete(t.byID, j.ID)
 	t.byCreated.Delete(j)
-	if tk, ok := tickOf(j); ok && t.ticks[tk] == j {
+	if tk, ok := tickOf(&j.Job); ok && t.ticks[tk] == j {
 		delete(t.ticks, tk)
 	}
 }
@@ -335,8 +511,8 @@ func (t *jobTable) remove(j *stores.Job) {
 func (t *jobTable) moveWatermark(now time.Time) {
 	switch c := now.Compare(t.watermark); {
 	case c > 0:
-		var due []*stores.Job
-		t.scheduled.AscendGreaterOrEqual(&stores.Job{ScheduledAt: t.watermark, ID: maxID}, func(j *stores.Job) bool {
+		var due []*jobRow
+		t.scheduled.AscendGreaterOrEqual(pivot(time.Time{}, t.watermark, maxID), func(j *jobRow) bool {
 			if j.ScheduledAt.After(now) {
 				return false
 			}
@@ -349,8 +525,8 @@ func (t *jobTable) moveWatermark(now time.Time) {
 			subtree(t.readyByQueue, j.Queue, readyLess, true).ReplaceOrInsert(j)
 		}
 	case c < 0:
-		var notDue []*stores.Job
-		t.scheduled.DescendLessOrEqual(&stores.Job{ScheduledAt: t.watermark, ID: maxID}, func(j *stores.Job) bool {
+		var notDue []*jobRow
+		t.scheduled.DescendLessOrEqual(pivot(time.Time{}, t.watermark, maxID), func(j *jobRow) bool {
 			if !j.ScheduledAt.After(now) {
 				return false
 			}
@@ -368,11 +544,11 @@ func (t *jobTable) moveWatermark(now time.Time) {
 // firstReady returns, in Pending order, up to limit jobs due at now from
 // the given queues (every queue when empty). It reads O(limit) index
 // entries per queue.
-func (t *jobTable) firstReady(now time.Time, queues []string, limit int) []*stores.Job {
+func (t *jobTable) firstReady(now time.Time, queues []string, limit int) []*jobRow {
 	t.moveWatermark(now)
-	collect := func(tr *btree.BTreeG[*stores.Job], out []*stores.Job) []*stores.Job {
+	collect := func(tr *btree.BTreeG[*jobRow], out []*jobRow) []*jobRow {
 		n := 0
-		tr.Ascend(func(j *stores.Job) bool {
+		tr.Ascend(func(j *jobRow) bool {
 			out = append(out, j)
 			n++
 			return n < limit
@@ -380,9 +556,9 @@ func (t *jobTable) firstReady(now time.Time, queues []string, limit int) []*stor
 		return out
 	}
 	if len(queues) == 0 {
-		return collect(t.ready, make([]*stores.Job, 0, min(limit, t.ready.Len())))
+		return collect(t.ready, make([]*jobRow, 0, min(limit, t.ready.Len())))
 	}
-	var out []*stores.Job
+	var out []*jobRow
 	seen := make(map[string]bool, len(queues))
 	for _, q := range queues {
 		if seen[q] {

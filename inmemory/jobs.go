@@ -16,8 +16,8 @@ type jobStore struct{ db *db }
 
 var _ stores.JobStore = jobStore{}
 
-func sortJobs(js []*stores.Job, less func(a, b *stores.Job) bool) {
-	slices.SortFunc(js, func(a, b *stores.Job) int {
+func sortJobs[J any](js []J, less func(a, b J) bool) {
+	slices.SortFunc(js, func(a, b J) int {
 		switch {
 		case less(a, b):
 			return -1
@@ -28,7 +28,7 @@ func sortJobs(js []*stores.Job, less func(a, b *stores.Job) bool) {
 	})
 }
 
-func cloneJobs(js []*stores.Job) []*stores.Job {
+func cloneJobs(js []*jobRow) []*stores.Job {
 	out := make([]*stores.Job, len(js))
 	for i, j := range js {
 		out[i] = j.Clone()
@@ -87,7 +87,7 @@ func (s jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) ([
 	}
 	defer s.db.mu.RUnlock()
 	var out []*stores.Job
-	s.db.jobs.scheduled.Ascend(func(j *stores.Job) bool {
+	s.db.jobs.scheduled.Ascend(func(j *jobRow) bool {
 		if j.ScheduledAt.After(now) {
 			return false
 		}
@@ -123,12 +123,17 @@ func (s jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*sto
 
 // inFlight returns the stored job at ref if it is dispatched or running at
 // that attempt: ErrNotFound for a missing job, ErrConflict otherwise (J5).
-func (t *jobTable) inFlight(ref stores.Ref) (*stores.Job, error) {
-	j, ok := t.byID[ref.ID]
-	if !ok {
+func (t *jobTable) inFlight(ref stores.Ref) (*jobRow, error) {
+	return inFlightRow(t.byID[ref.ID], ref)
+}
+
+// inFlightRow is inFlight for the stored job j that ref.ID names (nil:
+// none).
+func inFlightRow(j *jobRow, ref stores.Ref) (*jobRow, error) {
+	if j == nil {
 		return nil, notFound("job", ref.ID)
 	}
-	if err := conflictUnlessAt(j, ref); err != nil {
+	if err := conflictUnlessAt(&j.Job, ref); err != nil {
 		return nil, err
 	}
 	if !j.Status.InFlight() {
@@ -145,8 +150,8 @@ func conflictUnlessAt(j *stores.Job, ref stores.Ref) error {
 }
 
 // markRunning moves the dispatched job at ref to running (J5).
-func (t *jobTable) markRunning(ref stores.Ref, workerID string, now time.Time) (*stores.Job, error) {
-	j, err := t.inFlight(ref)
+func (t *jobTable) markRunning(j *jobRow, ref stores.Ref, workerID string, now time.Time) (*jobRow, error) {
+	j, err := inFlightRow(j, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +174,7 @@ func (s jobStore) MarkRunning(ctx context.Context, ref stores.Ref, workerID stri
 		return nil, err
 	}
 	defer s.db.mu.Unlock()
-	j, err := s.db.jobs.markRunning(ref, workerID, now)
+	j, err := s.db.jobs.markRunning(s.db.jobs.byID[ref.ID], ref, workerID, now)
 	if err != nil {
 		return nil, err
 	}
@@ -183,32 +188,50 @@ func (s jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, worker
 		return nil, err
 	}
 	defer s.db.mu.Unlock()
-	return eachRef(refs, func(ref stores.Ref) error {
-		_, err := s.db.jobs.markRunning(ref, workerID, now)
+	t := s.db.jobs
+	return t.eachRef(refs, func(j *jobRow, ref stores.Ref) error {
+		_, err := t.markRunning(j, ref, workerID, now)
 		return err
 	}), nil
 }
 
 // eachRef applies one transition per ref of a batch and returns the
-// per-ref results. A ref given again is one transition: its first entry
-// decides, the repeats are ErrConflict (as on every backend).
-func eachRef(refs []stores.Ref, transition func(stores.Ref) error) []error {
+// per-ref results; transition gets the stored job ref.ID names (nil: none).
+// A ref given again is one transition: its first entry decides, the repeats
+// are ErrConflict (as on every backend). Repeats are found without a set of
+// the refs until one can occur: every stored job a ref names is stamped with
+// the batch, and only a ref naming a job already stamped, or no stored job,
+// can repeat an earlier ref; from there on a set of the refs so far decides.
+func (t *jobTable) eachRef(refs []stores.Ref, transition func(*jobRow, stores.Ref) error) []error {
 	errs := make([]error, len(refs))
-	seen := make(map[stores.Ref]bool, len(refs))
+	t.batch++
+	var seen map[stores.Ref]bool
 	for i, ref := range refs {
-		if seen[ref] {
-			errs[i] = fmt.Errorf("job %s attempt %d appears twice in the batch: %w", ref.ID, ref.Attempt, stores.ErrConflict)
-			continue
+		j := t.byID[ref.ID]
+		if seen == nil && (j == nil || j.stamp == t.batch) {
+			seen = make(map[stores.Ref]bool, len(refs)-i)
+			for _, r := range refs[:i] {
+				seen[r] = true
+			}
 		}
-		seen[ref] = true
-		errs[i] = transition(ref)
+		if seen != nil {
+			if seen[ref] {
+				errs[i] = fmt.Errorf("job %s attempt %d appears twice in the batch: %w", ref.ID, ref.Attempt, stores.ErrConflict)
+				continue
+			}
+			seen[ref] = true
+		}
+		if j != nil {
+			j.stamp = t.batch
+		}
+		errs[i] = transition(j, ref)
 	}
 	return errs
 }
 
 // finish moves the in-flight job at ref to a terminal status (J5).
-func (t *jobTable) finish(ref stores.Ref, status stores.JobStatus, errMsg *string, now time.Time) error {
-	j, err := t.inFlight(ref)
+func (t *jobTable) finish(j *jobRow, ref stores.Ref, status stores.JobStatus, errMsg *string, now time.Time) error {
+	j, err := inFlightRow(j, ref)
 	if err != nil {
 		return err
 	}
@@ -228,7 +251,8 @@ func (s jobStore) Complete(ctx context.Context, ref stores.Ref, now time.Time) e
 		return err
 	}
 	defer s.db.mu.Unlock()
-	return s.db.jobs.finish(ref, stores.StatusCompleted, nil, now)
+	t := s.db.jobs
+	return t.finish(t.byID[ref.ID], ref, stores.StatusCompleted, nil, now)
 }
 
 // CompleteMany implements stores.JobStore (J5): one lock for the batch; a
@@ -238,8 +262,9 @@ func (s jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.
 		return nil, err
 	}
 	defer s.db.mu.Unlock()
-	return eachRef(refs, func(ref stores.Ref) error {
-		return s.db.jobs.finish(ref, stores.StatusCompleted, nil, now)
+	t := s.db.jobs
+	return t.eachRef(refs, func(j *jobRow, ref stores.Ref) error {
+		return t.finish(j, ref, stores.StatusCompleted, nil, now)
 	}), nil
 }
 
@@ -249,7 +274,8 @@ func (s jobStore) Fail(ctx context.Context, ref stores.Ref, errMsg string, now t
 		return err
 	}
 	defer s.db.mu.Unlock()
-	return s.db.jobs.finish(ref, stores.StatusFailed, &errMsg, now)
+	t := s.db.jobs
+	return t.finish(t.byID[ref.ID], ref, stores.StatusFailed, &errMsg, now)
 }
 
 // TimeOut implements stores.JobStore (J5).
@@ -258,11 +284,12 @@ func (s jobStore) TimeOut(ctx context.Context, ref stores.Ref, now time.Time) er
 		return err
 	}
 	defer s.db.mu.Unlock()
-	return s.db.jobs.finish(ref, stores.StatusTimedOut, nil, now)
+	t := s.db.jobs
+	return t.finish(t.byID[ref.ID], ref, stores.StatusTimedOut, nil, now)
 }
 
 // retry sends the in-flight job j back to pending, spending one retry (J7).
-func (t *jobTable) retry(j *stores.Job, errMsg string, now time.Time) {
+func (t *jobTable) retry(j *jobRow, errMsg string, now time.Time) {
 	t.update(j, func(j *stores.Job) {
 		j.Status = stores.StatusPending
 		j.RetryCount++
@@ -323,7 +350,7 @@ func (s jobStore) MoveToDeadLetter(ctx context.Context, ref stores.Ref, errMsg s
 	if !ok {
 		return nil, notFound("job", ref.ID)
 	}
-	if err := conflictUnlessAt(j, ref); err != nil {
+	if err := conflictUnlessAt(&j.Job, ref); err != nil {
 		return nil, err
 	}
 	if errMsg == "" {
@@ -375,7 +402,7 @@ func (s jobStore) ByFollower(ctx context.Context, nodeID string, limit int) ([]*
 	defer s.db.mu.RUnlock()
 	var out []*stores.Job
 	if tr := s.db.jobs.byFollower[nodeID]; tr != nil {
-		tr.Ascend(func(j *stores.Job) bool {
+		tr.Ascend(func(j *jobRow) bool {
 			out = append(out, j.Clone())
 			return len(out) < limit
 		})
@@ -406,8 +433,8 @@ func (s jobStore) ReleaseFollower(ctx context.Context, nodeID string) (int, erro
 	if tr == nil {
 		return 0, nil
 	}
-	owned := make([]*stores.Job, 0, tr.Len())
-	tr.Ascend(func(j *stores.Job) bool { owned = append(owned, j); return true })
+	owned := make([]*jobRow, 0, tr.Len())
+	tr.Ascend(func(j *jobRow) bool { owned = append(owned, j); return true })
 	for _, j := range owned {
 		t.update(j, func(j *stores.Job) { j.FollowerNodeID = "" })
 	}
@@ -426,8 +453,8 @@ func (s jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.R
 	defer s.db.mu.Unlock()
 	t := s.db.jobs
 	seen := map[string]bool{}
-	var cands []*stores.Job
-	add := func(j *stores.Job) {
+	var cands []*jobRow
+	add := func(j *jobRow) {
 		if !seen[j.ID] {
 			seen[j.ID] = true
 			cands = append(cands, j)
@@ -436,7 +463,7 @@ func (s jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.R
 	if p.DispatchLease > 0 {
 		cutoff := p.Now.Add(-p.DispatchLease)
 		n := 0
-		t.dispatched.Ascend(func(j *stores.Job) bool {
+		t.dispatched.Ascend(func(j *jobRow) bool {
 			if j.DispatchedAt.After(cutoff) {
 				return false
 			}
@@ -446,8 +473,8 @@ func (s jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.R
 		})
 	}
 	n := 0
-	t.runningDeadlines.Ascend(func(j *stores.Job) bool {
-		if deadline(j).After(p.Now) {
+	t.runningDeadlines.Ascend(func(j *jobRow) bool {
+		if deadline(&j.Job).After(p.Now) {
 			return false
 		}
 		add(j)
@@ -478,7 +505,7 @@ func (s jobStore) Recover(ctx context.Context, p stores.RecoverParams) (stores.R
 		case stores.StatusRunning:
 			// Every candidate is past its deadline or on a dead worker.
 			reason := "timed out"
-			if lost && (j.Timeout == 0 || deadline(j).After(p.Now)) {
+			if lost && (j.Timeout == 0 || deadline(&j.Job).After(p.Now)) {
 				reason = "worker lost"
 			}
 			if j.RetryCount < j.MaxRetries {
@@ -504,7 +531,7 @@ func (s jobStore) Uncleaned(ctx context.Context, limit int) ([]*stores.Job, erro
 	}
 	defer s.db.mu.RUnlock()
 	var out []*stores.Job
-	s.db.jobs.uncleaned.Ascend(func(j *stores.Job) bool {
+	s.db.jobs.uncleaned.Ascend(func(j *jobRow) bool {
 		out = append(out, j.Clone())
 		return len(out) < limit
 	})
@@ -535,8 +562,8 @@ func (s jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, 
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.jobs
-	var old []*stores.Job
-	t.finished.Ascend(func(j *stores.Job) bool {
+	var old []*jobRow
+	t.finished.Ascend(func(j *jobRow) bool {
 		if !j.CompletedAt.Before(before) {
 			return false
 		}
@@ -554,17 +581,17 @@ func (s jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, 
 // Query implements stores.JobQuery (J10): keyset paging over (CreatedAt,
 // ID), so rows added between pages are neither skipped nor repeated.
 func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage, error) {
-	var start stores.Job // the pivot: first (CreatedAt, ID) a row may have
+	start := pivot(time.Time{}, time.Time{}, "") // the first (CreatedAt, ID) a row may have
 	if q.Cursor != "" {
 		c, err := stores.DecodeCursor(q.Cursor)
 		if err != nil {
 			return stores.JobPage{}, err
 		}
 		// ID+"\x00" is the smallest string after ID: strictly after the cursor.
-		start = stores.Job{CreatedAt: c.Time, ID: c.ID + "\x00"}
+		start = pivot(c.Time, time.Time{}, c.ID+"\x00")
 	}
-	if !q.CreatedAfter.IsZero() && createdLess(&start, &stores.Job{CreatedAt: q.CreatedAfter}) {
-		start = stores.Job{CreatedAt: q.CreatedAfter}
+	if after := pivot(q.CreatedAfter, time.Time{}, ""); !q.CreatedAfter.IsZero() && createdLess(start, after) {
+		start = after
 	}
 	if err := s.db.rlock(ctx); err != nil {
 		return stores.JobPage{}, err
@@ -574,9 +601,9 @@ func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage,
 	queues, types := setOf(q.Queues), setOf(q.Types)
 	// Collect limit+1 matches to learn whether another page follows.
 	want := q.Limit + 1
-	scan := func(tr *btree.BTreeG[*stores.Job], out []*stores.Job) []*stores.Job {
+	scan := func(tr *btree.BTreeG[*jobRow], out []*jobRow) []*jobRow {
 		n := 0
-		tr.AscendGreaterOrEqual(&start, func(j *stores.Job) bool {
+		tr.AscendGreaterOrEqual(start, func(j *jobRow) bool {
 			if !q.CreatedBefore.IsZero() && !j.CreatedAt.Before(q.CreatedBefore) {
 				return false
 			}
@@ -588,7 +615,7 @@ func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage,
 		})
 		return out
 	}
-	var rows []*stores.Job
+	var rows []*jobRow
 	if len(q.Statuses) == 0 {
 		rows = scan(t.byCreated, nil)
 	} else {

@@ -188,7 +188,7 @@ func TestJ4_DispatchQueuesOrderAndFields(t *testing.T) {
 			want = append(want, j)
 		}
 	}
-	sortJobs(want, readyLess)
+	sortJobs(want, func(a, b *stores.Job) bool { return readyLess(newRow(a), newRow(b)) })
 	want = want[:7]
 	if !slices.Equal(ids(got), ids(want)) {
 		t.Fatalf("Dispatch = %v, want %v", ids(got), ids(want))

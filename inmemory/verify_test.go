@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/google/btree"
-
-	"github.com/orchestrix/persistence/abstractions/stores"
 )
 
 // verify recomputes every job index from byID and reports the first
@@ -14,7 +12,7 @@ func (t *jobTable) verify() error {
 	want := newJobTable()
 	want.watermark = t.watermark
 	for _, j := range t.byID {
-		want.insert(j)
+		want.insertRow(j)
 	}
 	if len(t.byID) != t.byCreated.Len() {
 		return fmt.Errorf("byCreated has %d jobs, byID %d", t.byCreated.Len(), len(t.byID))
@@ -71,10 +69,10 @@ func (t *jobTable) verify() error {
 	return nil
 }
 
-func sameTree(name string, got, want *btree.BTreeG[*stores.Job]) error {
-	var g, w []*stores.Job
-	got.Ascend(func(j *stores.Job) bool { g = append(g, j); return true })
-	want.Ascend(func(j *stores.Job) bool { w = append(w, j); return true })
+func sameTree(name string, got, want *btree.BTreeG[*jobRow]) error {
+	var g, w []*jobRow
+	got.Ascend(func(j *jobRow) bool { g = append(g, j); return true })
+	want.Ascend(func(j *jobRow) bool { w = append(w, j); return true })
 	if len(g) != len(w) {
 		return fmt.Errorf("%s has %d jobs, want %d", name, len(g), len(w))
 	}
@@ -86,7 +84,7 @@ func sameTree(name string, got, want *btree.BTreeG[*stores.Job]) error {
 	return nil
 }
 
-func sameTrees[K comparable](name string, got, want map[K]*btree.BTreeG[*stores.Job]) error {
+func sameTrees[K comparable](name string, got, want map[K]*btree.BTreeG[*jobRow]) error {
 	if len(got) != len(want) {
 		return fmt.Errorf("%s has %d subtrees, want %d (empty ones must be dropped)", name, len(got), len(want))
 	}
