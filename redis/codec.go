@@ -366,8 +366,10 @@ func decodeHistory(raw any) (*stores.JobHistory, error) {
 	return h, nil
 }
 
-// logRec is a stored log line; Seq (set by log_append.lua) is its place in
-// the written order and the List cursor.
+// logRec is a log line's JSON. log_append.lua stores it after the line's
+// sequence number (19 digits, its place in the written order and the List
+// cursor): prefixing costs the script one string, splicing it into the
+// object two.
 type logRec struct {
 	ID        string `json:"i"`
 	JobID     string `json:"j"`
@@ -375,13 +377,17 @@ type logRec struct {
 	Level     string `json:"l,omitempty"`
 	Message   string `json:"m,omitempty"`
 	Exception string `json:"x,omitempty"`
-	Seq       string `json:"s,omitempty"`
 }
 
+// decodeLog returns a stored log line and its sequence number.
 func decodeLog(raw any) (*stores.LogEntry, string, error) {
 	s, _ := raw.(string)
+	if len(s) < 19 {
+		return nil, "", fmt.Errorf("orchestrix/redis: decode log entry: record too short")
+	}
+	seq := s[:19]
 	var r logRec
-	if err := json.Unmarshal([]byte(s), &r); err != nil {
+	if err := json.Unmarshal([]byte(s[19:]), &r); err != nil {
 		return nil, "", fmt.Errorf("orchestrix/redis: decode log entry: %w", err)
 	}
 	var d decoder
@@ -390,7 +396,7 @@ func decodeLog(raw any) (*stores.LogEntry, string, error) {
 	if d.err != nil {
 		return nil, "", fmt.Errorf("orchestrix/redis: log entry %s: %w", r.ID, d.err)
 	}
-	return e, r.Seq, nil
+	return e, seq, nil
 }
 
 // scheduleRec is a stored cron or interval schedule.

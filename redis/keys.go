@@ -205,11 +205,11 @@ func parsePrio(s string) (int, error) {
 }
 
 // statusPrefix is the start of a job's bystatus member: its status and ':',
-// with dispatched and running sharing "inflight:" so that MarkRunning leaves
-// bystatus alone (lib.lua's BYSTATUS).
+// with the live statuses (pending, dispatched, running) sharing "live:" so
+// that Dispatch and MarkRunning leave bystatus alone (lib.lua's BYSTATUS).
 func statusPrefix(st stores.JobStatus) string {
-	if st.InFlight() {
-		return "inflight:"
+	if st == stores.StatusPending || st.InFlight() {
+		return "live:"
 	}
 	return string(st) + ":"
 }

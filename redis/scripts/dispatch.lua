@@ -19,17 +19,17 @@ end
 local M = merge(K, lpqs, limit)
 
 -- Pending -> dispatched: attempt + 1, DispatchedAt now, the worker if one is
--- given; out of readyq and sched, into disp and wjobs, bystatus pending ->
--- inflight (a hot path of lib.lua: no flush between jobs).
+-- given; out of readyq and sched, into disp and wjobs; bystatus keeps its
+-- 'live' member (a hot path of lib.lua: no flush between jobs).
 local lw = worker ~= '' and lp(worker)
 local DIGITS = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
 local raw, hset = B.raw, B.hset
-local readyq, sched, brem = B.zrem.readyq, B.zrem.sched, B.zrem.bystatus
-local badd, disp, wjobs = B.zadd.bystatus, B.zadd.disp, B.zadd.wjobs
-local nh, nq, ns, nbr, nba, nd, nw_ = 0, 0, 0, 0, 0, 0, 0
+local readyq, sched = B.zrem.readyq, B.zrem.sched
+local disp, wjobs = B.zadd.disp, B.zadd.wjobs
+local nh, nq, ns, nd, nw_ = 0, 0, 0, 0, 0
 local out, n = {}, 0
 while n < limit do
-  local ms, rms, ids = take(M, limit - n)
+  local ms, ids = take(M, limit - n)
   if #ids == 0 then break end
   prefetch(B, ids)
   for i = 1, #ids do
@@ -45,17 +45,19 @@ while n < limit do
       a, b, c = byte(r, pw, pw + 2)
       local nw = a * 100 + b * 10 + c - 5328
       -- attempt + 1: unless it ends in 9, only its last digit changes
-      local last, attempt = byte(r, R_AT + 18), nil
+      -- (its first 18 digits and the last, joined in the record's one
+      -- concatenation)
+      local last, attempt, digit = byte(r, R_AT + 18), nil, nil
       if last < 57 then
-        attempt = sub(r, R_AT, R_AT + 17) .. DIGITS[last - 46]
+        attempt, digit = sub(r, R_AT, R_AT + 17), DIGITS[last - 46]
       else
-        attempt = string.format('%019.0f', tonumber(sub(r, R_AT, R_AT + 18)) + 1)
+        attempt, digit = string.format('%019.0f', tonumber(sub(r, R_AT, R_AT + 18)) + 1), ''
       end
       local x
       if lw then
-        x = 'd' .. attempt .. now .. sub(r, R_TA, pw - 1) .. lw .. sub(r, pw + 3 + nw)
+        x = 'd' .. attempt .. digit .. now .. sub(r, R_TA, pw - 1) .. lw .. sub(r, pw + 3 + nw)
       else
-        x = 'd' .. attempt .. now .. sub(r, R_TA)
+        x = 'd' .. attempt .. digit .. now .. sub(r, R_TA)
       end
       raw[id] = x
       n = n + 1
@@ -68,11 +70,6 @@ while n < limit do
         ns = ns + 1
         sched[ns] = sa .. id
       end
-      local cai = sub(rms[i], 17)
-      nbr = nbr + 1
-      brem[nbr] = 'pending:' .. cai
-      badd[nba + 1], badd[nba + 2] = '0', 'inflight:' .. cai
-      nba = nba + 2
       disp[nd + 1], disp[nd + 2] = '0', now .. id
       nd = nd + 2
       if lw or nw > 0 then

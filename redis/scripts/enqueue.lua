@@ -4,8 +4,12 @@
 -- Returns the number stored, or ORX_EXISTS when an id, a live unique key or
 -- a schedule tick is taken (then nothing is stored).
 local K = jobkeys()
+local n = #ARGV
+local e = enqueuePlain(K, ARGV)
+if e == true then return n end
+if e then return e end
 local B = batch(K, watermark(K))
-local e = enqueueAll(B, ARGV)
+e = enqueueAll(B, ARGV)
 if e then return e end
 flush(B)
-return #ARGV
+return n

@@ -8,13 +8,8 @@
 -- twice (then nothing is stored).
 local K = jobkeys()
 local n = #ARGV / 3
-local ids, seen = {}, {}
-for i = 1, n do
-  local id = sub(ARGV[3 * i - 2], -36)
-  if seen[id] then return err('EXISTS', 'history id') end
-  seen[id] = true
-  ids[i] = id
-end
+local ids = {}
+for i = 1, n do ids[i] = sub(ARGV[3 * i - 2], -36) end
 local stored = hmget(K.hist, ids)
 local rows, byjob, bydone, nd = {}, {}, {}, 0
 for i = 1, n do
@@ -27,7 +22,12 @@ for i = 1, n do
     nd = nd + 2
   end
 end
-callAll('HSET', K.hist, rows, 2)
+-- An id given twice counts once in HSET's new fields; none was stored
+-- before, so deleting them all undoes it.
+if hsetNew(K.hist, rows) ~= n then
+  callAll('HDEL', K.hist, ids, 1)
+  return err('EXISTS', 'history id')
+end
 callAll('ZADD', K.histj, byjob, 2)
 callAll('ZADD', K.histc, bydone, 2)
 return n

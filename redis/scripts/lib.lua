@@ -17,7 +17,7 @@
 --   3 readyq    ZSET  lp(queue) pr T(created) id         pending, promoted, by queue
 --   4 sched     ZSET  T(scheduled) id                    pending with a ScheduledAt
 --   5 wm        STRING T: every sched member below it has been promoted
---   6 bystatus  ZSET  status ':' T(created) id        status: 'inflight' for dispatched and running
+--   6 bystatus  ZSET  status ':' T(created) id        status: 'live' for pending, dispatched and running
 --   7 disp      ZSET  T(dispatched) id                   dispatched
 --   8 run       ZSET  T(started+timeout) id              running with a timeout
 --   9 wjobs     ZSET  lp(worker) id                      in flight with a worker
@@ -73,9 +73,10 @@ local STATUS = {[112] = 'pending', [100] = 'dispatched', [114] = 'running', [99]
   [102] = 'failed', [116] = 'timed_out', [120] = 'cancelled'}
 local CODE = {pending = 'p', dispatched = 'd', running = 'r', completed = 'c', failed = 'f',
   timed_out = 't', cancelled = 'x'}
--- bystatus prefix by status code: dispatched and running share one, so
--- MarkRunning leaves bystatus alone (Query reads the status from the record).
-local BYSTATUS = {[112] = 'pending:', [100] = 'inflight:', [114] = 'inflight:', [99] = 'completed:',
+-- bystatus prefix by status code: the live statuses (pending, dispatched,
+-- running) share one, so Dispatch and MarkRunning leave bystatus alone (Query
+-- reads the status from the record).
+local BYSTATUS = {[112] = 'live:', [100] = 'live:', [114] = 'live:', [99] = 'completed:',
   [102] = 'failed:', [116] = 'timed_out:', [120] = 'cancelled:'}
 local TERMINAL = {completed = true, failed = true, timed_out = true, cancelled = true}
 
@@ -237,6 +238,23 @@ local function hmget(hash, fields)
     for k = 1, #part do out[#out + 1] = part[k] end
   end
   return out
+end
+
+-- hsetNew sets the field-value pairs of hash and returns how many fields
+-- were new, CHUNK arguments at a time. Scripts that store rows under fresh
+-- ids check with one HMGET that none is stored, then compare this count
+-- with the number of rows: fewer means an id was given twice, and deleting
+-- all the ids undoes the write (none was stored before). That replaces a
+-- Lua table of the ids seen, which costs more than the HSET.
+local function hsetNew(hash, pairs_)
+  local n = #pairs_
+  if n == 0 then return 0 end
+  if n <= CHUNK then return redis.call('HSET', hash, unpack(pairs_)) end
+  local added = 0
+  for i = 1, n, CHUNK do
+    added = added + redis.call('HSET', hash, unpack(pairs_, i, math.min(i + CHUNK - 1, n)))
+  end
+  return added
 end
 
 -- A batch is one script run's view of the jobs it changes. Records are read
@@ -431,16 +449,18 @@ local function merge(K, lpqs, limit)
 end
 
 -- take returns the next n members of merge M in Pending order (fewer when
--- readyq runs out), their ready members and their job ids. Nothing may
--- write readyq while a merge is in use: its sources read by offset.
+-- readyq runs out) and their job ids. Nothing may write readyq while a merge
+-- is in use: its sources read by offset. A source's heap key is kept only
+-- while the heap has more than one source (a string costs in proportion to
+-- its length: Lua hashes every byte).
 local function take(M, n)
   local K, H = M.K, M.heap
-  local ms, rms, ids = {}, {}, {}
+  local ms, ids = {}, {}
   for i = 1, n do
     local q = H[1]
     if not q then break end
     local m = q.buf[q.pos]
-    ms[i], rms[i], ids[i] = m, q.h, sub(m, -36)
+    ms[i], ids[i] = m, sub(m, -36)
     q.pos = q.pos + 1
     if q.pos > q.len and not q.done then
       q.size = math.min(q.size * 2, M.max)
@@ -448,17 +468,17 @@ local function take(M, n)
       q.len, q.pos, q.off = #q.buf, 1, q.off + #q.buf
       q.done = q.len < q.size
     end
-    if q.pos <= q.len then
-      q.h = sub(q.buf[q.pos], q.np)
-    else
+    if q.pos > q.len then
       -- drained: the last source takes its place
       H[1] = H[M.n]
       H[M.n] = nil
       M.n = M.n - 1
+    elseif M.n > 1 then
+      q.h = sub(q.buf[q.pos], q.np)
     end
     if M.n > 1 then sift(H, 1, M.n) end
   end
-  return ms, rms, ids
+  return ms, ids
 end
 
 -- stored reports whether the jobs hash holds id (prefetched or asked).
@@ -540,7 +560,7 @@ local function enqueueAll(B, rs)
       raw[id] = r
       hset[nh + 1], hset[nh + 2] = id, r
       nh = nh + 2
-      bys[nb + 1], bys[nb + 2] = '0', 'pending:' .. sub(r, R_CA, R_ID + 35)
+      bys[nb + 1], bys[nb + 2] = '0', 'live:' .. sub(r, R_CA, R_ID + 35)
       nb = nb + 2
       local sa = nil
       if find(r, ZERO, R_SA, true) ~= R_SA then
@@ -557,6 +577,64 @@ local function enqueueAll(B, rs)
     end
   end
   return nil
+end
+
+-- enqueuePlain stores the records rs when every one is a plain pending job
+-- (no worker, follower, unique key or schedule id) and returns true; nil
+-- when some record is not plain (nothing done: enqueueAll takes the batch),
+-- or an error reply when an id is taken (nothing stored). It checks the ids
+-- with one HMGET and finds a repeated id in the batch by HSET's count of new
+-- fields: fewer than the records means a repeat, and since none of the ids
+-- was stored, deleting them all undoes the HSET.
+local function enqueuePlain(K, rs)
+  local n = #rs
+  local ids, h = {}, {}
+  for i = 1, n do
+    local r = rs[i]
+    local a, b, c = byte(r, R_VAR, R_VAR + 2)
+    local pw = R_VAR + 3 + a * 100 + b * 10 + c - 5328
+    if byte(r, R_ST) ~= C_PENDING or find(r, '000000000000', pw, true) ~= pw then return nil end
+    local id = sub(r, R_ID, R_ID + 35)
+    ids[i] = id
+    h[2 * i - 1], h[2 * i] = id, r
+  end
+  local vals = hmget(K.jobs, ids)
+  for i = 1, n do
+    if vals[i] then return err('EXISTS', 'job id') end
+  end
+  if hsetNew(K.jobs, h) ~= n then
+    callAll('HDEL', K.jobs, ids, 1)
+    return err('EXISTS', 'job id')
+  end
+  local wm = watermark(K)
+  local bys, sched, readyq, qs, nq = {}, {}, {}, {}, {}
+  local ns, nr = 0, 0
+  for i = 1, n do
+    local r = rs[i]
+    local cai = sub(r, R_CA, R_ID + 35)
+    bys[2 * i - 1], bys[2 * i] = '0', 'live:' .. cai
+    local sa = nil
+    if find(r, ZERO, R_SA, true) ~= R_SA then
+      sa = sub(r, R_SA, R_SA + 18)
+      sched[ns + 1], sched[ns + 2] = '0', sa .. ids[i]
+      ns = ns + 2
+    end
+    if not sa or sa < wm then
+      local a, b, c = byte(r, R_VAR, R_VAR + 2)
+      local lpq = sub(r, R_VAR, R_VAR + 2 + a * 100 + b * 10 + c - 5328)
+      if not qs[lpq] then
+        qs[lpq] = true
+        nq[#nq + 1] = lpq
+      end
+      readyq[nr + 1], readyq[nr + 2] = '0', lpq .. sub(r, R_PR, R_ID + 35)
+      nr = nr + 2
+    end
+  end
+  callAll('ZADD', K.bystatus, bys, 2)
+  callAll('ZADD', K.sched, sched, 2)
+  callAll('ZADD', K.readyq, readyq, 2)
+  callAll('SADD', K.queues, nq, 1)
+  return true
 end
 
 -- restate returns record r with status code and the time at offset o set
@@ -639,7 +717,7 @@ local function finishAll(B, ids, ats, code, now, msg)
       nh = nh + 2
       local cai = sub(r, R_CA, R_ID + 35)
       nbr = nbr + 1
-      brem[nbr] = 'inflight:' .. cai
+      brem[nbr] = 'live:' .. cai
       badd[nba + 1], badd[nba + 2] = '0', prefix .. cai
       nba = nba + 2
       if c == C_DISPATCHED then

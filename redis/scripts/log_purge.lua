@@ -9,8 +9,9 @@ for _, m in ipairs(ms) do
   local lid = string.sub(m, 20)
   local raw = redis.call('HGET', K.logs, lid)
   if raw then
-    local e = cjson.decode(raw)
-    redis.call('ZREM', K.logj, e.j .. e.s .. e.ts .. e.i)
+    -- the entry's sequence (19 digits), then its JSON
+    local e = cjson.decode(string.sub(raw, 20))
+    redis.call('ZREM', K.logj, e.j .. string.sub(raw, 1, 19) .. e.ts .. e.i)
     redis.call('HDEL', K.logs, lid)
     n = n + 1
   end

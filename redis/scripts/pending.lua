@@ -9,7 +9,7 @@ promote(K, ARGV[2])
 local M = merge(K, nil, limit)
 local out = {}
 while #out < limit do
-  local _, _, ids = take(M, limit - #out)
+  local _, ids = take(M, limit - #out)
   if #ids == 0 then break end
   for _, r in ipairs(hmget(K.jobs, ids)) do
     if r and byte(r, R_ST) == C_PENDING and due(r, now) then out[#out + 1] = r end
