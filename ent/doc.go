@@ -28,4 +28,12 @@
 // refs (unnest on PostgreSQL, json_each on SQLite, where it first runs
 // without RETURNING and is kept when every ref moved); every conditional
 // transition is one statement checked by rows affected.
+//
+// Operating PostgreSQL: the jobs table is a queue, and every job is updated
+// at least three times (dispatched, running, terminal), each a new row
+// version. Keep autovacuum on (the server default): with it off, dead row
+// versions pile up in the table and its indexes. A 1M-job cluster soak on a
+// server with autovacuum off held 1.3M dead rows after 20 minutes and was
+// working 63 jobs a second; with autovacuum on (and 32 workers instead of
+// 8) it kept pace with its producer at 500 (docs/RELIABILITY.md, Soak).
 package ent
