@@ -13,24 +13,46 @@ import (
 
 // historyTable holds job attempts (L1).
 type historyTable struct {
-	byID map[string]*stores.JobHistory
+	byID map[string]*histRow
 	// byJob keeps each job's attempts sorted by (Attempt, StartedAt, ID).
-	byJob map[string][]*stores.JobHistory
+	byJob map[string][]*histRow
 	// finished orders rows with a CompletedAt by (CompletedAt, ID): Purge.
-	finished *btree.BTreeG[*stores.JobHistory]
+	finished *btree.BTreeG[*histRow]
+}
+
+// histRow is a stored attempt with what the finished order compares,
+// computed once: CompletedAt as integers and the ID as 128 bits when it is
+// a canonical UUID.
+type histRow struct {
+	stores.JobHistory
+	id   idKey
+	sec  int64
+	nsec int32
 }
 
 func newHistoryTable() *historyTable {
 	return &historyTable{
-		byID:  map[string]*stores.JobHistory{},
-		byJob: map[string][]*stores.JobHistory{},
-		finished: newTree(func(a, b *stores.JobHistory) bool {
-			return timeIDLess(a.CompletedAt, b.CompletedAt, a.ID, b.ID)
+		byID:  map[string]*histRow{},
+		byJob: map[string][]*histRow{},
+		finished: newTree(func(a, b *histRow) bool {
+			if a.sec != b.sec {
+				return a.sec < b.sec
+			}
+			if a.nsec != b.nsec {
+				return a.nsec < b.nsec
+			}
+			if a.id.canon && b.id.canon {
+				if a.id.hi != b.id.hi {
+					return a.id.hi < b.id.hi
+				}
+				return a.id.lo < b.id.lo
+			}
+			return a.ID < b.ID
 		}),
 	}
 }
 
-func attemptCmp(a, b *stores.JobHistory) int {
+func attemptCmp(a, b *histRow) int {
 	if a.Attempt != b.Attempt {
 		return a.Attempt - b.Attempt
 	}
@@ -46,11 +68,13 @@ func attemptCmp(a, b *stores.JobHistory) int {
 	return 0
 }
 
-func cloneHistory(h *stores.JobHistory) *stores.JobHistory { c := *h; return &c }
-
-func (t *historyTable) remove(h *stores.JobHistory) {
+func (t *historyTable) remove(h *histRow) {
 	delete(t.byID, h.ID)
-	t.finished.Delete(h)
+	if m, ok := t.finished.Min(); ok && m == h {
+		t.finished.DeleteMin()
+	} else {
+		t.finished.Delete(h)
+	}
 	rows := t.byJob[h.JobID]
 	if i, ok := slices.BinarySearchFunc(rows, h, attemptCmp); ok {
 		rows = slices.Delete(rows, i, i+1)
@@ -81,27 +105,28 @@ func (s historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 	return s.AppendMany(ctx, []*stores.JobHistory{h})
 }
 
-// AppendMany implements stores.HistoryStore: every row or none.
+// AppendMany implements stores.HistoryStore: every row or none. Rows are
+// stored as they come; an ID already stored (before or earlier in this
+// batch) takes the batch's rows back out and fails it.
 func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
 	if err := s.db.lock(ctx); err != nil {
 		return err
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.history
-	batch := make(map[string]bool, len(rows))
-	for _, h := range rows {
-		if _, ok := t.byID[h.ID]; ok || batch[h.ID] {
+	for i, h := range rows {
+		if _, ok := t.byID[h.ID]; ok {
+			for _, back := range rows[:i] {
+				t.remove(t.byID[back.ID])
+			}
 			return fmt.Errorf("history %s: %w", h.ID, stores.ErrAlreadyExists)
 		}
-		batch[h.ID] = true
-	}
-	for _, h := range rows {
-		t.insert(cloneHistory(h))
+		t.insert(&histRow{JobHistory: *h, id: idKeyOf(h.ID), sec: h.CompletedAt.Unix(), nsec: int32(h.CompletedAt.Nanosecond())})
 	}
 	return nil
 }
 
-func (t *historyTable) insert(h *stores.JobHistory) {
+func (t *historyTable) insert(h *histRow) {
 	t.byID[h.ID] = h
 	rows := t.byJob[h.JobID]
 	i, _ := slices.BinarySearchFunc(rows, h, attemptCmp)
@@ -120,7 +145,8 @@ func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.Jo
 	rows := s.db.history.byJob[jobID]
 	out := make([]*stores.JobHistory, len(rows))
 	for i, h := range rows {
-		out[i] = cloneHistory(h)
+		c := h.JobHistory
+		out[i] = &c
 	}
 	return out, nil
 }
@@ -133,8 +159,8 @@ func (s historyStore) Purge(ctx context.Context, before time.Time, limit int) (i
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.history
-	var old []*stores.JobHistory
-	t.finished.Ascend(func(h *stores.JobHistory) bool {
+	var old []*histRow
+	t.finished.Ascend(func(h *histRow) bool {
 		if !h.CompletedAt.Before(before) {
 			return false
 		}

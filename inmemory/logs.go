@@ -1,8 +1,10 @@
 package inmemory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,63 +13,68 @@ import (
 	"github.com/orchestrix/persistence/abstractions/stores"
 )
 
-// logRow is a stored log entry with its place in the written order.
+// logRow is a stored log entry with its place in the written order and its
+// Timestamp as integers (the byTime order compares them).
 type logRow struct {
-	seq uint64
-	e   stores.LogEntry
+	seq  uint64
+	sec  int64
+	nsec int32
+	e    stores.LogEntry
 }
 
 // logTable holds log lines (L1).
 type logTable struct {
 	byID map[string]*logRow
-	// byJob orders each job's entries by seq: written order, and the cursor.
-	byJob map[string]*btree.BTreeG[*logRow]
+	// byJob holds each job's entries in written order (seq ascending): an
+	// append-only slice per job, searched by seq for the cursor.
+	byJob map[string][]*logRow
 	// byTime orders every entry by (Timestamp, seq): Purge.
 	byTime *btree.BTreeG[*logRow]
 	seq    uint64
-	// free is shared by the byJob trees: a tree of its own would allocate
-	// a free list per job.
-	free *btree.FreeListG[*logRow]
 }
 
 func newLogTable() *logTable {
 	return &logTable{
 		byID:  map[string]*logRow{},
-		byJob: map[string]*btree.BTreeG[*logRow]{},
-		free:  btree.NewFreeListG[*logRow](btree.DefaultFreeListSize),
+		byJob: map[string][]*logRow{},
 		byTime: newTree(func(a, b *logRow) bool {
-			if c := a.e.Timestamp.Compare(b.e.Timestamp); c != 0 {
-				return c < 0
+			if a.sec != b.sec {
+				return a.sec < b.sec
+			}
+			if a.nsec != b.nsec {
+				return a.nsec < b.nsec
 			}
 			return a.seq < b.seq
 		}),
 	}
 }
 
-func seqLess(a, b *logRow) bool { return a.seq < b.seq }
+func cmpSeq(r *logRow, seq uint64) int { return cmp.Compare(r.seq, seq) }
 
 func (t *logTable) remove(r *logRow) {
 	delete(t.byID, r.e.ID)
-	t.byTime.Delete(r)
-	if tr := t.byJob[r.e.JobID]; tr != nil {
-		tr.Delete(r)
-		if tr.Len() == 0 {
-			delete(t.byJob, r.e.JobID)
-		}
+	if m, ok := t.byTime.Min(); ok && m == r {
+		t.byTime.DeleteMin()
+	} else {
+		t.byTime.Delete(r)
+	}
+	rows := t.byJob[r.e.JobID]
+	if i, ok := slices.BinarySearchFunc(rows, r.seq, cmpSeq); ok {
+		rows = slices.Delete(rows, i, i+1)
+	}
+	if len(rows) == 0 {
+		delete(t.byJob, r.e.JobID)
+	} else {
+		t.byJob[r.e.JobID] = rows
 	}
 }
 
 // removeJob deletes every entry of a job (J9 Purge).
 func (t *logTable) removeJob(jobID string) {
-	tr := t.byJob[jobID]
-	if tr == nil {
-		return
-	}
-	tr.Ascend(func(r *logRow) bool {
+	for _, r := range t.byJob[jobID] {
 		delete(t.byID, r.e.ID)
 		t.byTime.Delete(r)
-		return true
-	})
+	}
 	delete(t.byJob, jobID)
 }
 
@@ -76,31 +83,30 @@ type logStore struct{ db *db }
 
 var _ stores.LogStore = logStore{}
 
-// Append implements stores.LogStore: all entries or none.
+// Append implements stores.LogStore: all entries or none. Entries are
+// stored as they come; an ID already stored (before or earlier in this
+// batch) takes the batch's entries back out and fails it, leaving the
+// written-order counter where it was.
 func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
 	if err := s.db.lock(ctx); err != nil {
 		return err
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.logs
-	batch := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		if _, ok := t.byID[e.ID]; ok || batch[e.ID] {
+	seq0 := t.seq
+	for i, e := range entries {
+		if _, ok := t.byID[e.ID]; ok {
+			for _, back := range entries[:i] {
+				t.remove(t.byID[back.ID])
+			}
+			t.seq = seq0
 			return fmt.Errorf("log entry %s: %w", e.ID, stores.ErrAlreadyExists)
 		}
-		batch[e.ID] = true
-	}
-	for _, e := range entries {
 		t.seq++
-		r := &logRow{seq: t.seq, e: *e}
+		r := &logRow{seq: t.seq, sec: e.Timestamp.Unix(), nsec: int32(e.Timestamp.Nanosecond()), e: *e}
 		t.byID[e.ID] = r
 		t.byTime.ReplaceOrInsert(r)
-		tr := t.byJob[e.JobID]
-		if tr == nil {
-			tr = btree.NewWithFreeListG(btreeDegree, seqLess, t.free)
-			t.byJob[e.JobID] = tr
-		}
-		tr.ReplaceOrInsert(r)
+		t.byJob[e.JobID] = append(t.byJob[e.JobID], r)
 	}
 	return nil
 }
@@ -120,13 +126,9 @@ func (s logStore) List(ctx context.Context, jobID, cursor string, limit int) (st
 		return stores.LogPage{}, err
 	}
 	defer s.db.mu.RUnlock()
-	var rows []*logRow
-	if tr := s.db.logs.byJob[jobID]; tr != nil {
-		tr.AscendGreaterOrEqual(&logRow{seq: after + 1}, func(r *logRow) bool {
-			rows = append(rows, r)
-			return len(rows) <= limit
-		})
-	}
+	all := s.db.logs.byJob[jobID]
+	i, _ := slices.BinarySearchFunc(all, after+1, cmpSeq)
+	rows := all[i:min(len(all), i+limit+1)]
 	var page stores.LogPage
 	if len(rows) > limit {
 		rows = rows[:limit]

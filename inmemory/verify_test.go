@@ -106,20 +106,21 @@ func (t *logTable) verify() error {
 		return fmt.Errorf("logs byTime has %d rows, byID %d", t.byTime.Len(), len(t.byID))
 	}
 	n := 0
-	for job, tr := range t.byJob {
-		if tr.Len() == 0 {
-			return fmt.Errorf("logs of job %s: empty tree kept", job)
+	for job, rows := range t.byJob {
+		if len(rows) == 0 {
+			return fmt.Errorf("logs of job %s: empty slice kept", job)
 		}
-		n += tr.Len()
-		var err error
-		tr.Ascend(func(r *logRow) bool {
+		n += len(rows)
+		for i, r := range rows {
 			if r.e.JobID != job || t.byID[r.e.ID] != r {
-				err = fmt.Errorf("log row %s misfiled under job %s", r.e.ID, job)
+				return fmt.Errorf("log row %s misfiled under job %s", r.e.ID, job)
 			}
-			return err == nil
-		})
-		if err != nil {
-			return err
+			if i > 0 && rows[i-1].seq >= r.seq {
+				return fmt.Errorf("logs of job %s out of written order at %d", job, i)
+			}
+			if g, _ := t.byTime.Get(r); g != r {
+				return fmt.Errorf("log row %s missing from byTime", r.e.ID)
+			}
 		}
 	}
 	if n != len(t.byID) {
