@@ -17,7 +17,9 @@ type jobTable struct {
 	byID map[string]*jobRow
 	// byCreated orders every job by (CreatedAt, ID): Query paging (J10).
 	byCreated *btree.BTreeG[*jobRow]
-	// byStatus orders the jobs of each status by (CreatedAt, ID): Query with
+	// byStatus orders the jobs of each status by (CreatedAt, ID), the
+	// dispatched and running jobs together under inFlightKey (statusKey):
+	// Query with
 	// a status filter reads only the statuses asked for.
 	byStatus map[stores.JobStatus]*btree.BTreeG[*jobRow]
 	// uniqueKeys maps a UniqueKey to the non-terminal job holding it (J1).
@@ -253,6 +255,19 @@ func deleteFrom[K comparable](m map[K]*btree.BTreeG[*jobRow], k K, j *jobRow) {
 	}
 }
 
+// inFlightKey files the dispatched and running jobs in one byStatus tree:
+// a job that starts running keeps its place, and Query filters that tree by
+// status (the in-flight jobs are those the workers hold, a bounded set).
+const inFlightKey stores.JobStatus = "in flight"
+
+// statusKey is the byStatus tree of the jobs in status st.
+func statusKey(st stores.JobStatus) stores.JobStatus {
+	if st.InFlight() {
+		return inFlightKey
+	}
+	return st
+}
+
 // del removes j from tr. Jobs mostly leave an index in the order they
 // entered it (dispatched in ready order, run and completed in dispatch
 // order), so j is often the minimum: then it goes without a search.
@@ -308,20 +323,23 @@ func (t *jobTable) removeInFlight(j *jobRow, w string) {
 
 // index adds j to every index its current fields put it in.
 func (t *jobTable) index(j *jobRow) {
-	t.indexTrees(j)
+	t.indexTrees(j, true)
 	t.addInFlight(j, inFlightWorker(j))
 }
 
 // unindex removes j from every index its current fields put it in; call it
 // before changing any of those fields.
 func (t *jobTable) unindex(j *jobRow) {
-	t.unindexTrees(j)
+	t.unindexTrees(j, true)
 	t.removeInFlight(j, inFlightWorker(j))
 }
 
-// indexTrees is index but for inFlightByWorker.
-func (t *jobTable) indexTrees(j *jobRow) {
-	subtree(t.byStatus, j.Status, createdLess, true).ReplaceOrInsert(j)
+// indexTrees is index but for inFlightByWorker, and for byStatus unless
+// status is set.
+func (t *jobTable) indexTrees(j *jobRow, status bool) {
+	if status {
+		subtree(t.byStatus, statusKey(j.Status), createdLess, true).ReplaceOrInsert(j)
+	}
 	terminal := j.Status.Terminal()
 	if j.UniqueKey != "" && !terminal {
 		t.uniqueKeys[j.UniqueKey] = j
@@ -355,9 +373,12 @@ func (t *jobTable) indexTrees(j *jobRow) {
 	}
 }
 
-// unindexTrees is unindex but for inFlightByWorker.
-func (t *jobTable) unindexTrees(j *jobRow) {
-	deleteFrom(t.byStatus, j.Status, j)
+// unindexTrees is unindex but for inFlightByWorker, and for byStatus
+// unless status is set.
+func (t *jobTable) unindexTrees(j *jobRow, status bool) {
+	if status {
+		deleteFrom(t.byStatus, statusKey(j.Status), j)
+	}
 	if j.UniqueKey != "" && t.uniqueKeys[j.UniqueKey] == j {
 		delete(t.uniqueKeys, j.UniqueKey)
 	}
@@ -392,10 +413,16 @@ func (t *jobTable) unindexTrees(j *jobRow) {
 // A job that stays in flight on the same worker (dispatched to running)
 // keeps its place in inFlightByWorker.
 func (t *jobTable) update(j *jobRow, change func(j *stores.Job)) {
-	w := inFlightWorker(j)
-	t.unindexTrees(j)
+	w, k := inFlightWorker(j), statusKey(j.Status)
+	t.unindexTrees(j, false)
 	change(&j.Job)
-	t.indexTrees(j)
+	// A job whose byStatus tree stays (dispatched to running) keeps its
+	// place: the tree's order, (CreatedAt, ID), does not change.
+	if k2 := statusKey(j.Status); k2 != k {
+		deleteFrom(t.byStatus, k, j)
+		subtree(t.byStatus, k2, createdLess, true).ReplaceOrInsert(j)
+	}
+	t.indexTrees(j, false)
 	if w2 := inFlightWorker(j); w2 != w {
 		t.removeInFlight(j, w)
 		t.addInFlight(j, w2)

@@ -28,10 +28,27 @@ func sortJobs[J any](js []J, less func(a, b J) bool) {
 	})
 }
 
+// cloneJobs returns deep copies of the stored jobs, as Clone would, in one
+// array of jobs and one buffer of arguments for the lot instead of two
+// allocations per job: each copy's Args is a capacity-capped window of the
+// buffer, so no copy shares anything mutable with the store or another copy
+// (appending to Args reallocates).
 func cloneJobs(js []*jobRow) []*stores.Job {
+	n := 0
+	for _, j := range js {
+		n += len(j.Args)
+	}
+	copies := make([]stores.Job, len(js))
+	args := make([]byte, 0, n)
 	out := make([]*stores.Job, len(js))
 	for i, j := range js {
-		out[i] = j.Clone()
+		copies[i] = j.Job
+		if j.Args != nil {
+			k := len(args)
+			args = append(args, j.Args...)
+			copies[i].Args = args[k:len(args):len(args)]
+		}
+		out[i] = &copies[i]
 	}
 	return out
 }
@@ -106,8 +123,7 @@ func (s jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*sto
 	defer s.db.mu.Unlock()
 	t := s.db.jobs
 	picked := t.firstReady(p.Now, p.Queues, p.Limit)
-	out := make([]*stores.Job, len(picked))
-	for i, j := range picked {
+	for _, j := range picked {
 		t.update(j, func(j *stores.Job) {
 			j.Status = stores.StatusDispatched
 			j.DispatchedAt = p.Now
@@ -116,9 +132,8 @@ func (s jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*sto
 				j.WorkerID = p.WorkerID
 			}
 		})
-		out[i] = j.Clone()
 	}
-	return out, nil
+	return cloneJobs(picked), nil
 }
 
 // inFlight returns the stored job at ref if it is dispatched or running at
@@ -601,13 +616,15 @@ func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage,
 	queues, types := setOf(q.Queues), setOf(q.Types)
 	// Collect limit+1 matches to learn whether another page follows.
 	want := q.Limit + 1
+	// statuses filters a byStatus tree that holds more than one status.
+	var statuses map[stores.JobStatus]bool
 	scan := func(tr *btree.BTreeG[*jobRow], out []*jobRow) []*jobRow {
 		n := 0
 		tr.AscendGreaterOrEqual(start, func(j *jobRow) bool {
 			if !q.CreatedBefore.IsZero() && !j.CreatedAt.Before(q.CreatedBefore) {
 				return false
 			}
-			if (queues == nil || queues[j.Queue]) && (types == nil || types[j.Type]) {
+			if (queues == nil || queues[j.Queue]) && (types == nil || types[j.Type]) && (statuses == nil || statuses[j.Status]) {
 				out = append(out, j)
 				n++
 			}
@@ -619,10 +636,15 @@ func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage,
 	if len(q.Statuses) == 0 {
 		rows = scan(t.byCreated, nil)
 	} else {
+		statuses = make(map[stores.JobStatus]bool, len(q.Statuses))
+		for _, st := range q.Statuses {
+			statuses[st] = true
+		}
 		done := map[stores.JobStatus]bool{}
 		for _, st := range q.Statuses {
-			if tr := t.byStatus[st]; tr != nil && !done[st] {
-				done[st] = true
+			k := statusKey(st)
+			if tr := t.byStatus[k]; tr != nil && !done[k] {
+				done[k] = true
 				rows = scan(tr, rows)
 			}
 		}

@@ -102,3 +102,56 @@ func TestNonCanonicalIDsOrderAsStrings(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Dispatched and running jobs share a byStatus tree: Query by one of the
+// two statuses pages through that status only.
+func TestQueryInFlightStatuses(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	var jobs []*stores.Job
+	for i := range 6 {
+		jobs = append(jobs, newJob("q", 0, at(time.Duration(i))))
+	}
+	must(t, s.Jobs().EnqueueMany(ctx, jobs))
+	got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 5, Now: at(time.Minute), WorkerID: "w"})
+	must(t, err)
+	for _, j := range got[1:3] {
+		_, err := s.Jobs().MarkRunning(ctx, j.Ref(), "w", at(time.Minute))
+		must(t, err)
+	}
+	query := func(sts ...stores.JobStatus) []string {
+		var out []string
+		q := stores.JobQuery{Statuses: sts, Limit: 1}
+		for {
+			page, err := s.Jobs().Query(ctx, q)
+			must(t, err)
+			for _, j := range page.Jobs {
+				if !slices.Contains(sts, j.Status) {
+					t.Fatalf("Query %v returned a %s job", sts, j.Status)
+				}
+				out = append(out, j.ID)
+			}
+			if page.Next == "" {
+				return out
+			}
+			q.Cursor = page.Next
+		}
+	}
+	ids := func(js []*stores.Job) []string {
+		var out []string
+		for _, j := range js {
+			out = append(out, j.ID)
+		}
+		return out
+	}
+	if r := query(stores.StatusRunning); !slices.Equal(r, ids(got[1:3])) {
+		t.Errorf("running = %v, want %v", r, ids(got[1:3]))
+	}
+	if d := query(stores.StatusDispatched); !slices.Equal(d, append(ids(got[:1]), ids(got[3:])...)) {
+		t.Errorf("dispatched = %v", d)
+	}
+	if a := query(stores.StatusRunning, stores.StatusDispatched, stores.StatusPending); !slices.Equal(a, ids(jobs)) {
+		t.Errorf("all = %v, want %v", a, ids(jobs))
+	}
+	verifyIndexes(t, b)
+}
