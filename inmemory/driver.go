@@ -52,8 +52,9 @@ func (Driver) Open(ctx context.Context, dsn string) (stores.Backend, error) {
 func New() *Backend {
 	db := &db{}
 	db.jobs = newJobTable()
-	db.history = newHistoryTable()
-	db.logs = newLogTable()
+	records := recordsByJob{} // shared: a job's log lines and history rows
+	db.history = newHistoryTable(records)
+	db.logs = newLogTable(records)
 	db.deadLetters = newDeadLetterTable()
 	db.cron = newScheduleTable[*stores.CronSchedule]()
 	db.intervals = newScheduleTable[*stores.IntervalSchedule]()

@@ -15,7 +15,8 @@ import (
 type historyTable struct {
 	byID map[string]*histRow
 	// byJob keeps each job's attempts sorted by (Attempt, StartedAt, ID).
-	byJob map[string][]*histRow
+	// The map is shared with the log table (jobRecords.hist).
+	byJob recordsByJob
 	// finished orders rows with a CompletedAt by (CompletedAt, ID): Purge.
 	finished *btree.BTreeG[*histRow]
 }
@@ -30,10 +31,10 @@ type histRow struct {
 	nsec int32
 }
 
-func newHistoryTable() *historyTable {
+func newHistoryTable(byJob recordsByJob) *historyTable {
 	return &historyTable{
 		byID:  map[string]*histRow{},
-		byJob: map[string][]*histRow{},
+		byJob: byJob,
 		finished: newTree(func(a, b *histRow) bool {
 			if a.sec != b.sec {
 				return a.sec < b.sec
@@ -75,24 +76,26 @@ func (t *historyTable) remove(h *histRow) {
 	} else {
 		t.finished.Delete(h)
 	}
-	rows := t.byJob[h.JobID]
-	if i, ok := slices.BinarySearchFunc(rows, h, attemptCmp); ok {
-		rows = slices.Delete(rows, i, i+1)
-	}
-	if len(rows) == 0 {
-		delete(t.byJob, h.JobID)
-	} else {
-		t.byJob[h.JobID] = rows
+	if rec := t.byJob[h.JobID]; rec != nil {
+		if i, ok := slices.BinarySearchFunc(rec.hist, h, attemptCmp); ok {
+			rec.hist = slices.Delete(rec.hist, i, i+1)
+		}
+		t.byJob.dropIfEmpty(h.JobID, rec)
 	}
 }
 
 // removeJob deletes every attempt of a job (J9 Purge).
 func (t *historyTable) removeJob(jobID string) {
-	for _, h := range t.byJob[jobID] {
+	rec := t.byJob[jobID]
+	if rec == nil {
+		return
+	}
+	for _, h := range rec.hist {
 		delete(t.byID, h.ID)
 		t.finished.Delete(h)
 	}
-	delete(t.byJob, jobID)
+	rec.hist = nil
+	t.byJob.dropIfEmpty(jobID, rec)
 }
 
 // historyStore implements stores.HistoryStore (L1).
@@ -128,9 +131,9 @@ func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory)
 
 func (t *historyTable) insert(h *histRow) {
 	t.byID[h.ID] = h
-	rows := t.byJob[h.JobID]
-	i, _ := slices.BinarySearchFunc(rows, h, attemptCmp)
-	t.byJob[h.JobID] = slices.Insert(rows, i, h)
+	rec := t.byJob.add(h.JobID)
+	i, _ := slices.BinarySearchFunc(rec.hist, h, attemptCmp)
+	rec.hist = slices.Insert(rec.hist, i, h)
 	if !h.CompletedAt.IsZero() {
 		t.finished.ReplaceOrInsert(h)
 	}
@@ -142,7 +145,10 @@ func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.Jo
 		return nil, err
 	}
 	defer s.db.mu.RUnlock()
-	rows := s.db.history.byJob[jobID]
+	var rows []*histRow
+	if rec := s.db.history.byJob[jobID]; rec != nil {
+		rows = rec.hist
+	}
 	out := make([]*stores.JobHistory, len(rows))
 	for i, h := range rows {
 		c := h.JobHistory

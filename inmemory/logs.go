@@ -26,17 +26,18 @@ type logRow struct {
 type logTable struct {
 	byID map[string]*logRow
 	// byJob holds each job's entries in written order (seq ascending): an
-	// append-only slice per job, searched by seq for the cursor.
-	byJob map[string][]*logRow
+	// append-only slice per job (jobRecords.logs), searched by seq for the
+	// cursor. The map is shared with the history table.
+	byJob recordsByJob
 	// byTime orders every entry by (Timestamp, seq): Purge.
 	byTime *btree.BTreeG[*logRow]
 	seq    uint64
 }
 
-func newLogTable() *logTable {
+func newLogTable(byJob recordsByJob) *logTable {
 	return &logTable{
 		byID:  map[string]*logRow{},
-		byJob: map[string][]*logRow{},
+		byJob: byJob,
 		byTime: newTree(func(a, b *logRow) bool {
 			if a.sec != b.sec {
 				return a.sec < b.sec
@@ -58,24 +59,26 @@ func (t *logTable) remove(r *logRow) {
 	} else {
 		t.byTime.Delete(r)
 	}
-	rows := t.byJob[r.e.JobID]
-	if i, ok := slices.BinarySearchFunc(rows, r.seq, cmpSeq); ok {
-		rows = slices.Delete(rows, i, i+1)
-	}
-	if len(rows) == 0 {
-		delete(t.byJob, r.e.JobID)
-	} else {
-		t.byJob[r.e.JobID] = rows
+	if rec := t.byJob[r.e.JobID]; rec != nil {
+		if i, ok := slices.BinarySearchFunc(rec.logs, r.seq, cmpSeq); ok {
+			rec.logs = slices.Delete(rec.logs, i, i+1)
+		}
+		t.byJob.dropIfEmpty(r.e.JobID, rec)
 	}
 }
 
 // removeJob deletes every entry of a job (J9 Purge).
 func (t *logTable) removeJob(jobID string) {
-	for _, r := range t.byJob[jobID] {
+	rec := t.byJob[jobID]
+	if rec == nil {
+		return
+	}
+	for _, r := range rec.logs {
 		delete(t.byID, r.e.ID)
 		t.byTime.Delete(r)
 	}
-	delete(t.byJob, jobID)
+	rec.logs = nil
+	t.byJob.dropIfEmpty(jobID, rec)
 }
 
 // logStore implements stores.LogStore (L1).
@@ -106,7 +109,8 @@ func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error 
 		r := &logRow{seq: t.seq, sec: e.Timestamp.Unix(), nsec: int32(e.Timestamp.Nanosecond()), e: *e}
 		t.byID[e.ID] = r
 		t.byTime.ReplaceOrInsert(r)
-		t.byJob[e.JobID] = append(t.byJob[e.JobID], r)
+		rec := t.byJob.add(e.JobID)
+		rec.logs = append(rec.logs, r)
 	}
 	return nil
 }
@@ -126,7 +130,10 @@ func (s logStore) List(ctx context.Context, jobID, cursor string, limit int) (st
 		return stores.LogPage{}, err
 	}
 	defer s.db.mu.RUnlock()
-	all := s.db.logs.byJob[jobID]
+	var all []*logRow
+	if rec := s.db.logs.byJob[jobID]; rec != nil {
+		all = rec.logs
+	}
 	i, _ := slices.BinarySearchFunc(all, after+1, cmpSeq)
 	rows := all[i:min(len(all), i+limit+1)]
 	var page stores.LogPage

@@ -106,10 +106,11 @@ func (t *logTable) verify() error {
 		return fmt.Errorf("logs byTime has %d rows, byID %d", t.byTime.Len(), len(t.byID))
 	}
 	n := 0
-	for job, rows := range t.byJob {
-		if len(rows) == 0 {
-			return fmt.Errorf("logs of job %s: empty slice kept", job)
+	for job, rec := range t.byJob {
+		if len(rec.logs) == 0 && len(rec.hist) == 0 {
+			return fmt.Errorf("records of job %s: empty entry kept", job)
 		}
+		rows := rec.logs
 		n += len(rows)
 		for i, r := range rows {
 			if r.e.JobID != job || t.byID[r.e.ID] != r {
@@ -132,10 +133,11 @@ func (t *logTable) verify() error {
 // verify checks the history indexes against byID.
 func (t *historyTable) verify() error {
 	n, finished := 0, 0
-	for job, rows := range t.byJob {
-		if len(rows) == 0 {
-			return fmt.Errorf("history of job %s: empty slice kept", job)
+	for job, rec := range t.byJob {
+		if len(rec.logs) == 0 && len(rec.hist) == 0 {
+			return fmt.Errorf("records of job %s: empty entry kept", job)
 		}
+		rows := rec.hist
 		for i, h := range rows {
 			if h.JobID != job || t.byID[h.ID] != h {
 				return fmt.Errorf("history row %s misfiled under job %s", h.ID, job)
