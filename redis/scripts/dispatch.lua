@@ -23,7 +23,7 @@ local M = merge(K, lpqs, limit)
 -- 'live' member (a hot path of lib.lua: no flush between jobs).
 local lw = worker ~= '' and lp(worker)
 local DIGITS = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
-local raw, hset = B.raw, B.hset
+local hset = B.hset
 local readyq, sched = B.zrem.readyq, B.zrem.sched
 local disp, wjobs = B.zadd.disp, B.zadd.wjobs
 local nh, nq, ns, nd, nw_ = 0, 0, 0, 0, 0
@@ -31,10 +31,13 @@ local out, n = {}, 0
 while n < limit do
   local ms, ids = take(M, limit - n)
   if #ids == 0 then break end
-  prefetch(B, ids)
+  -- readyq holds a job once and the merge reads each member once, so the
+  -- ids are distinct: their records come straight from one HMGET, without
+  -- the batch's table of records (no script here reads them again)
+  local rs = hmget(K.jobs, ids)
   for i = 1, #ids do
     local id = ids[i]
-    local r = raw[id]
+    local r = rs[i]
     -- A ready job may be scheduled after now when a caller with a later
     -- clock promoted it; it is skipped, not taken.
     local due = r and byte(r, R_ST) == C_PENDING
@@ -59,7 +62,6 @@ while n < limit do
       else
         x = 'd' .. attempt .. digit .. now .. sub(r, R_TA)
       end
-      raw[id] = x
       n = n + 1
       out[n] = x
       hset[nh + 1], hset[nh + 2] = id, x
