@@ -26,8 +26,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	selectDeadLetter     = `SELECT ` + deadLetterColumns + ` FROM dead_letters WHERE id = $1`
 	selectDeadLetterPage = `SELECT ` + deadLetterColumns + ` FROM dead_letters
 ORDER BY failed_at DESC, id DESC LIMIT $1`
+	// failed_at <= $2 first, as in the jobs' Query: the start of a walk of
+	// dead_letters_by_failed_at instead of a sort of every older row.
 	selectDeadLetterPageAfter = `SELECT ` + deadLetterColumns + ` FROM dead_letters
-WHERE failed_at < $2 OR (failed_at = $2 AND id < $3)
+WHERE failed_at <= $2 AND (failed_at < $2 OR id < $3)
 ORDER BY failed_at DESC, id DESC LIMIT $1`
 	deleteDeadLetter          = `DELETE FROM dead_letters WHERE id = $1`
 	deleteDeadLetterReturning = `DELETE FROM dead_letters WHERE id = $1 RETURNING ` + deadLetterColumns
