@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -69,6 +70,29 @@ func OpenConfig(ctx context.Context, cfg Config) (*Backend, error) {
 	return b, nil
 }
 
+// pingPool opens the pool's first connection. On a SQLite file, the
+// connection's PRAGMA journal_mode=WAL can fail with SQLITE_BUSY at once,
+// without waiting in the busy handler, while other processes or pools open
+// the same new file (SQLite's deadlock avoidance when two connections both
+// read the header and want to write it): that is retried, with backoff, for
+// as long as the busy timeout.
+func pingPool(ctx context.Context, cfg Config, db *sql.DB) error {
+	deadline := time.Now().Add(cfg.BusyTimeout)
+	wait := 5 * time.Millisecond
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || cfg.Dialect != DialectSQLite || !sqliteBusy(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
 // openPool opens and pings a connection pool of at most maxOpen
 // connections.
 func openPool(ctx context.Context, cfg Config, maxOpen int) (*sql.DB, error) {
@@ -84,7 +108,7 @@ func openPool(ctx context.Context, cfg Config, maxOpen int) (*sql.DB, error) {
 	}
 	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingPool(ctx, cfg, db); err != nil {
 		db.Close()
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("ent: connect to %s: %w", cfg.Dialect, ctx.Err())
@@ -302,4 +326,10 @@ func isUniqueViolation(err error) bool {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
+}
+
+// sqliteBusy reports SQLITE_BUSY, extended codes included.
+func sqliteBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
