@@ -242,6 +242,10 @@ func scheduleSlots(d time.Duration) int {
 	return int(2*(d/cronPeriod+d/intervalSchedule)) + 64
 }
 
+// misfireLimit is how many missed ticks a late firing fires: every tick
+// of the faster schedule over the run.
+func (c *cluster) misfireLimit() int { return int(c.cfg.Duration/intervalSchedule) + 1 }
+
 // scheduleJobID returns the id of the next job a schedule fires.
 func (c *cluster) scheduleJobID() string {
 	if seq := c.nextScheduleSeq.Add(1) - 1; seq < int64(c.ids.n) {
@@ -376,18 +380,23 @@ conduct:
 }
 
 // registerSchedules creates the run's cron and interval schedules. fire_all
-// makes a failover fire every tick it missed, so ticks have no gap.
+// makes a failover fire every tick it missed, so ticks have no gap. Its
+// bound is every tick of the run: the default (100) drops the older ticks
+// of a stall longer than 25s of the interval schedule, as S5 allows, and a
+// 1M-job Redis soak on an overloaded machine had a 78s stretch of
+// leadership changes without a firing.
 func (c *cluster) registerSchedules(ctx context.Context) error {
+	limit := c.misfireLimit()
 	cron, err := c.s.Cron().Register(ctx, &stores.CronSchedule{
 		ScheduleFields: stores.ScheduleFields{Name: "bench-" + c.id + "-cron", JobType: "bench.cron", Queue: c.queue,
-			Enabled: true, Misfire: stores.MisfireFireAll},
+			Enabled: true, Misfire: stores.MisfireFireAll, MisfireLimit: limit},
 		Expression: cronExpression, TimeZone: "UTC"})
 	if err != nil {
 		return fmt.Errorf("register the cron schedule: %w", err)
 	}
 	iv, err := c.s.Intervals().Register(ctx, &stores.IntervalSchedule{
 		ScheduleFields: stores.ScheduleFields{Name: "bench-" + c.id + "-interval", JobType: "bench.interval", Queue: c.queue,
-			Enabled: true, Misfire: stores.MisfireFireAll},
+			Enabled: true, Misfire: stores.MisfireFireAll, MisfireLimit: limit},
 		Interval: intervalSchedule})
 	if err != nil {
 		return fmt.Errorf("register the interval schedule: %w", err)

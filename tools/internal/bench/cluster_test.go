@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orchestrix/persistence/abstractions/schedule"
 	"github.com/orchestrix/persistence/abstractions/stores"
 	"github.com/orchestrix/persistence/inmemory"
 	"github.com/orchestrix/persistence/tools/internal/cli"
@@ -264,5 +265,45 @@ func TestInboxLetsGoOfTakenIDs(t *testing.T) {
 	}
 	if got := b.take(2); len(got) != 1 || got[0] != "c" || b.jobs != nil {
 		t.Errorf("take the rest = %v, inbox %v", got, b.jobs)
+	}
+}
+
+// The run's schedules fire every tick a stall missed (S5 fire_all with a
+// bound that covers the run), so schedule_ticks can demand no gap: with the
+// default bound of 100, a 78s stall of the 250ms schedule lost 212 ticks.
+func TestS5_ScheduleMisfireBoundCoversTheRun(t *testing.T) {
+	ctx := context.Background()
+	s, err := stores.Open("inmemory", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := newCluster(s, Config{Jobs: 10, Duration: 2 * time.Minute})
+	if err := c.registerSchedules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	iv, err := s.Intervals().Get(ctx, c.intervalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cron, err := s.Cron().Get(ctx, c.cronID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iv.MisfireLimit < 480 || cron.MisfireLimit < 120 {
+		t.Fatalf("misfire bounds %d (interval) and %d (cron) for a 2m run of 250ms and 1s schedules", iv.MisfireLimit, cron.MisfireLimit)
+	}
+	spec, err := schedule.Interval(iv.Interval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := schedule.PlanFiring(spec, iv.NextRun, iv.NextRun.Add(78*time.Second), schedule.Policy(iv.Misfire), iv.MisfireLimit)
+	if len(plan.Ticks) != 313 {
+		t.Fatalf("a 78s stall fires %d ticks, want all 313", len(plan.Ticks))
+	}
+	for i := 1; i < len(plan.Ticks); i++ {
+		if d := plan.Ticks[i].Sub(plan.Ticks[i-1]); d != intervalSchedule {
+			t.Fatalf("gap of %s between ticks %d and %d", d, i-1, i)
+		}
 	}
 }
