@@ -27,6 +27,7 @@ func jobTests() []testCase {
 		{"J4_DispatchOrderAndFields", testDispatchOrder},
 		{"J4_DispatchQueueFilterAndLimit", testDispatchFilter},
 		{"J4_ConcurrentDispatchNeverDuplicates", testConcurrentDispatch},
+		{"J4_DispatchStartRunsTheJobs", testDispatchStart},
 		{"J5_TransitionsAfterDispatch", testTransitions},
 		{"J5_StaleAttemptIsConflictAndUnchanged", testStaleAttempt},
 		{"J5_NotInFlightIsConflictAndUnchanged", testNotInFlight},
@@ -44,6 +45,7 @@ func jobTests() []testCase {
 		{"J8_RecoverDispatchLease", testRecoverDispatchLease},
 		{"J8_RecoverRunningTimeout", testRecoverTimeout},
 		{"J8_RecoverDeadWorkers", testRecoverDeadWorkers},
+		{"J8_RecoverStartedOnDispatch", testRecoverStarted},
 		{"J8_RecoverLimit", testRecoverLimit},
 		{"J8_RecoverNeverRacesCompletion", testRecoverRace},
 		{"J9_UncleanedAndMarkCleaned", testUncleaned},
@@ -427,7 +429,9 @@ func testConcurrentDispatch(t T, st *stores.Store) {
 		all = append(all, j)
 	}
 	// Dispatchers read every queue, one queue, or both by name, so an index
-	// per queue that falls out of step with the others shows up.
+	// per queue that falls out of step with the others shows up; every
+	// second one starts its jobs (DispatchParams.Start), so the two kinds of
+	// claim race each other too.
 	filters := [][]string{nil, {"q-a"}, {"q-b", "q-a"}, {"q-b"}}
 	enqueue(t, st, all...)
 	now := at(time.Hour)
@@ -436,7 +440,8 @@ func testConcurrentDispatch(t T, st *stores.Store) {
 	race(dispatchers, &fails, func(i int) {
 		// Bounded, so a driver that never drains cannot hang the suite.
 		for range 2 * jobs {
-			batch, err := st.Jobs().Dispatch(t.Context(), stores.DispatchParams{Queues: filters[i%len(filters)], Limit: limit, Now: now, WorkerID: fmt.Sprintf("w%d", i)})
+			batch, err := st.Jobs().Dispatch(t.Context(), stores.DispatchParams{Queues: filters[i%len(filters)], Limit: limit, Now: now,
+				WorkerID: fmt.Sprintf("w%d", i), Start: i%2 == 1})
 			if err != nil {
 				fails.add("dispatcher %d: Dispatch: %v", i, err)
 				return
@@ -454,6 +459,13 @@ func testConcurrentDispatch(t T, st *stores.Store) {
 	fails.report(t)
 	var bad failures
 	seen := map[string]string{}
+	status := func(i int) stores.JobStatus {
+		if i%2 == 1 {
+			return stores.StatusRunning
+		}
+		return stores.StatusDispatched
+	}
+	wantStatus := map[string]stores.JobStatus{}
 	for i, batch := range got {
 		for _, j := range batch {
 			w := fmt.Sprintf("w%d", i)
@@ -461,9 +473,9 @@ func testConcurrentDispatch(t T, st *stores.Store) {
 				bad.add("job %s dispatched twice: to %s and to %s", j.ID, prev, w)
 				continue
 			}
-			seen[j.ID] = w
-			if j.Status != stores.StatusDispatched || j.Attempt != 1 || j.WorkerID != w {
-				bad.add("job %s returned to %s as status %s attempt %d worker %q", j.ID, w, j.Status, j.Attempt, j.WorkerID)
+			seen[j.ID], wantStatus[j.ID] = w, status(i)
+			if j.Status != status(i) || j.Attempt != 1 || j.WorkerID != w {
+				bad.add("job %s returned to %s as status %s attempt %d worker %q, want %s", j.ID, w, j.Status, j.Attempt, j.WorkerID, status(i))
 			}
 		}
 	}
@@ -472,11 +484,78 @@ func testConcurrentDispatch(t T, st *stores.Store) {
 	}
 	for _, j := range all {
 		s := getJob(t, st, j.ID)
-		if s.Status != stores.StatusDispatched || s.Attempt != 1 || s.WorkerID != seen[j.ID] {
-			bad.add("stored job %s: status %s attempt %d worker %q, want dispatched, 1, %q", j.ID, s.Status, s.Attempt, s.WorkerID, seen[j.ID])
+		if s.Status != wantStatus[j.ID] || s.Attempt != 1 || s.WorkerID != seen[j.ID] {
+			bad.add("stored job %s: status %s attempt %d worker %q, want %s, 1, %q", j.ID, s.Status, s.Attempt, s.WorkerID, wantStatus[j.ID], seen[j.ID])
 		}
 	}
 	bad.report(t)
+}
+
+// testDispatchStart: Dispatch with Start is Dispatch and MarkRunning in one
+// step (J4, J5): the jobs come back running from Now on the worker, in
+// Pending order, and every later transition treats them as running.
+func testDispatchStart(t T, st *stores.Store) {
+	ctx := t.Context()
+	now := at(time.Hour)
+	order := pendingFixture(t, st, now)
+	before := map[string]*stores.Job{}
+	for _, id := range order {
+		before[id] = getJob(t, st, id)
+	}
+	_, err := st.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 3, Now: now, Start: true})
+	wantInvalidField(t, err, "WorkerID", "Dispatch with Start and no WorkerID")
+	for _, id := range order {
+		checkJob(t, "job after a rejected Dispatch", before[id], getJob(t, st, id))
+	}
+
+	got, err := st.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 3, Now: now, WorkerID: "worker-7", Start: true})
+	must(t, err, "Dispatch with Start")
+	checkIDs(t, "Dispatch with Start, limit 3", order[:3], ids(got))
+	for _, j := range got {
+		want := before[j.ID].Clone()
+		want.Status, want.DispatchedAt, want.StartedAt, want.Attempt, want.WorkerID = stores.StatusRunning, now, now, 1, "worker-7"
+		checkJob(t, "job returned by Dispatch with Start", want, j)
+		checkJob(t, "stored started job", want, getJob(t, st, j.ID))
+	}
+	page, err := st.Jobs().Query(ctx, stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusRunning}, Limit: 100})
+	must(t, err, "Query running jobs")
+	checkIDs(t, "Query of running jobs", sorted(ids(got)), sorted(ids(page.Jobs)))
+
+	// Already running: MarkRunning is a conflict and changes nothing.
+	first := getJob(t, st, got[0].ID)
+	_, err = st.Jobs().MarkRunning(ctx, first.Ref(), "worker-8", now.Add(time.Second))
+	wantErr(t, err, stores.ErrConflict, "MarkRunning of a job started by Dispatch")
+	results, err := st.Jobs().MarkRunningMany(ctx, []stores.Ref{first.Ref()}, "worker-8", now.Add(time.Second))
+	must(t, err, "MarkRunningMany")
+	wantErr(t, results[0], stores.ErrConflict, "MarkRunningMany of a job started by Dispatch")
+	checkJob(t, "started job after MarkRunning conflicts", first, getJob(t, st, first.ID))
+
+	// They complete and fail as running jobs do; a stale attempt is fenced.
+	results, err = st.Jobs().CompleteMany(ctx, []stores.Ref{got[0].Ref(), got[1].Ref()}, now.Add(2*time.Second))
+	must(t, err, "CompleteMany of started jobs")
+	for i, e := range results {
+		must(t, e, "CompleteMany of started job %d", i)
+	}
+	want := first.Clone()
+	want.Status, want.CompletedAt = stores.StatusCompleted, now.Add(2*time.Second)
+	checkJob(t, "completed started job", want, getJob(t, st, first.ID))
+	third := getJob(t, st, got[2].ID)
+	_, ok, err := st.Jobs().Retry(ctx, third.Ref(), "boom", now.Add(3*time.Second))
+	must(t, err, "Retry of a started job")
+	if ok {
+		t.Fatalf("Retry of a job with MaxRetries 0 said a retry was left")
+	}
+	must(t, st.Jobs().Fail(ctx, third.Ref(), "boom", now.Add(3*time.Second)), "Fail of a started job")
+	wantErr(t, st.Jobs().Complete(ctx, third.Ref(), now.Add(4*time.Second)), stores.ErrConflict, "Complete of a failed started job")
+
+	// The rest go out as before, without Start: dispatched, not started.
+	rest := dispatch(t, st, now, 100, "worker-9")
+	checkIDs(t, "Dispatch after the started ones", order[3:], ids(rest))
+	for _, j := range rest {
+		if j.Status != stores.StatusDispatched || !j.StartedAt.IsZero() {
+			t.Errorf("job %s dispatched without Start: status %s StartedAt %s, want dispatched, not started", j.ID, j.Status, fmtTime(j.StartedAt))
+		}
+	}
 }
 
 // inFlight enqueues a job in its own queue and dispatches it at base+1h.
@@ -1279,6 +1358,49 @@ func testRecoverDeadWorkers(t T, st *stores.Store) {
 	for _, j := range keep {
 		checkJob(t, "job of a live worker", j, getJob(t, st, j.ID))
 	}
+}
+
+// testRecoverStarted: a job that Dispatch started is running (J8): no
+// DispatchLease applies to it, its Timeout counts from Dispatch's Now, and
+// a dead worker's started job is recovered as a running one.
+func testRecoverStarted(t T, st *stores.Store) {
+	ctx := t.Context()
+	t0 := at(time.Hour)
+	start := func(seq int, timeout time.Duration, worker string) *stores.Job {
+		j := newJob(seq)
+		j.Queue = fmt.Sprintf("started-%d", seq)
+		j.MaxRetries, j.Timeout = 1, timeout
+		j.RetryPolicy = stores.RetryPolicy{InitialDelay: 5 * time.Second}
+		enqueue(t, st, j)
+		got, err := st.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{j.Queue}, Limit: 10, Now: t0, WorkerID: worker, Start: true})
+		must(t, err, "Dispatch with Start")
+		if len(got) != 1 || got[0].ID != j.ID || got[0].Status != stores.StatusRunning {
+			t.Fatalf("Dispatch with Start of queue %s: %d jobs, want job %s running", j.Queue, len(got), j.ID)
+		}
+		return got[0]
+	}
+	timed := start(1, 10*time.Second, "w1")
+	lost := start(2, 0, "dead")
+	untimed := start(3, 0, "w1")
+
+	res := recoverAll(t, st, stores.RecoverParams{Now: t0.Add(10*time.Second - time.Microsecond), DispatchLease: time.Second})
+	if len(res.Requeued)+len(res.TimedOut) != 0 {
+		t.Errorf("Recover with a dispatch lease long past, before any timeout: %+v, want nothing (the jobs are running)", res)
+	}
+	now := t0.Add(10 * time.Second) // timed: DispatchedAt (= StartedAt) + Timeout
+	res = recoverAll(t, st, stores.RecoverParams{Now: now, DispatchLease: time.Second, DeadWorkers: []string{"dead"}})
+	checkIDs(t, "Requeued", sorted([]string{timed.ID, lost.ID}), sorted(res.Requeued))
+	checkIDs(t, "TimedOut", nil, res.TimedOut)
+	want := timed.Clone()
+	want.Status, want.RetryCount, want.LastError, want.WorkerID = stores.StatusPending, 1, "timed out", ""
+	want.ScheduledAt = now.Add(5 * time.Second)
+	checkJob(t, "started job past its timeout", want, getJob(t, st, timed.ID))
+	want = lost.Clone()
+	want.Status, want.RetryCount, want.LastError, want.WorkerID = stores.StatusPending, 1, "worker lost", ""
+	want.ScheduledAt = now.Add(5 * time.Second)
+	checkJob(t, "started job of a dead worker", want, getJob(t, st, lost.ID))
+	checkJob(t, "started job with no timeout on a live worker", untimed, getJob(t, st, untimed.ID))
+	wantErr(t, st.Jobs().Complete(ctx, timed.Ref(), now), stores.ErrConflict, "Complete of the recovered attempt")
 }
 
 // reasonOrEmpty accepts the two LastError values the contract leaves open

@@ -103,6 +103,18 @@ func wantErr(t T, err, target error, format string, args ...any) bool {
 	return true
 }
 
+// wantInvalidField reports an error unless err is ErrInvalidArgument and
+// names field (a *stores.FieldError whose Field is field).
+func wantInvalidField(t T, err error, field, format string, args ...any) bool {
+	t.Helper()
+	var fe *stores.FieldError
+	if !errors.As(err, &fe) || fe.Field != field {
+		t.Errorf("%s: got error %v, want ErrInvalidArgument naming %s", fmt.Sprintf(format, args...), err, field)
+		return false
+	}
+	return true
+}
+
 // checkEqual reports every field in which got differs from want.
 func checkEqual(t T, what string, want, got any) bool {
 	t.Helper()

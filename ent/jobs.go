@@ -237,7 +237,8 @@ func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*st
 	if s.b.cfg.Dialect == DialectSQLite {
 		return s.dispatchSQLite(ctx, p)
 	}
-	query, args := s.b.q.dispatchDue, []any{p.Now, p.Limit, p.WorkerID}
+	status, started := dispatchedStatus(p)
+	query, args := s.b.q.dispatchDue, []any{p.Now, p.Limit, p.WorkerID, status, started}
 	switch len(p.Queues) {
 	case 0:
 	case 1:
@@ -300,7 +301,8 @@ func (s *jobStore) dispatchSQLite(ctx context.Context, p stores.DispatchParams) 
 		if len(jobs) == 0 {
 			return nil
 		}
-		n, err := s.b.execCount(ctx, tx, s.b.q.claimDueRows, p.Now, p.WorkerID, string(append(rowids, ']')))
+		status, started := dispatchedStatus(p)
+		n, err := s.b.execCount(ctx, tx, s.b.q.claimDueRows, p.Now, p.WorkerID, string(append(rowids, ']')), status, started)
 		if err != nil {
 			return err
 		}
@@ -315,19 +317,31 @@ func (s *jobStore) dispatchSQLite(ctx context.Context, p stores.DispatchParams) 
 	}
 	dispatchedAt := sqliteTime(p.Now)
 	for _, j := range jobs {
-		claimedJob(j, dispatchedAt, p.WorkerID)
+		claimedJob(j, dispatchedAt, p.WorkerID, p.Start)
 	}
 	return jobs, nil
 }
 
+// dispatchedStatus is the status and StartedAt (nil: keep it) that
+// Dispatch gives its jobs: running from Now with p.Start, else dispatched.
+func dispatchedStatus(p stores.DispatchParams) (string, any) {
+	if p.Start {
+		return string(stores.StatusRunning), p.Now
+	}
+	return string(stores.StatusDispatched), nil
+}
+
 // claimedJob applies claimDueRows' change to a job as read before it: the
 // job as RETURNING would have reported it.
-func claimedJob(j *stores.Job, dispatchedAt time.Time, workerID string) {
+func claimedJob(j *stores.Job, dispatchedAt time.Time, workerID string, start bool) {
 	j.Status = stores.StatusDispatched
 	j.DispatchedAt = dispatchedAt
 	j.Attempt++
 	if workerID != "" {
 		j.WorkerID = workerID
+	}
+	if start {
+		j.Status, j.StartedAt = stores.StatusRunning, dispatchedAt
 	}
 }
 

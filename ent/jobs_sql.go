@@ -92,10 +92,12 @@ ORDER BY completed_at, id LIMIT $1`
 // queries holds the statements whose SQL differs between the dialects.
 type queries struct {
 	// dispatchDue / dispatchDueQueues (J4). PostgreSQL: $1 now, $2 limit,
-	// $3 worker id or '', $4 queues; one statement that claims and returns
-	// the jobs. SQLite: $1 now, $2 limit, $3 queues; the read of the due
-	// jobs (jobColumns, then rowid) in dispatch order, which claimDueRows
-	// claims in the same transaction.
+	// $3 worker id or '', $4 the new status (dispatched, or running for
+	// DispatchParams.Start), $5 the new StartedAt or NULL to keep it, $6
+	// queues; one statement that claims and returns the jobs. SQLite: $1
+	// now, $2 limit, $3 queues; the read of the due jobs (jobColumns, then
+	// rowid) in dispatch order, which claimDueRows claims in the same
+	// transaction.
 	dispatchDue       string
 	dispatchDueQueues string
 	// dispatchDueQueue is dispatchDueQueues for one queue (the last
@@ -105,8 +107,9 @@ type queries struct {
 	// pending job of them.
 	dispatchDueQueue string
 	// claimDueRows (SQLite): $1 now, $2 worker id or '', $3 JSON array of
-	// the rowids dispatchDue* read; the change RETURNING would report is
-	// applied to the jobs read in Go (claimedJob).
+	// the rowids dispatchDue* read, $4 the new status, $5 the new StartedAt
+	// or NULL to keep it; the change RETURNING would report is applied to
+	// the jobs read in Go (claimedJob).
 	claimDueRows string
 	// completeJobs (J5): $1 now, $2 ids, $3 attempts (PostgreSQL) or $2
 	// JSON ["attempt:id", …] (SQLite); returns (id, attempt) of each
@@ -144,7 +147,7 @@ type queries struct {
 }
 
 var postgresQueries = queries{
-	dispatchDue: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	dispatchDue: `UPDATE jobs SET status = $4, dispatched_at = $1, started_at = COALESCE($5, started_at), attempt = attempt + 1,
 	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
 FROM (SELECT id AS due_id FROM jobs
 	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1)
@@ -152,18 +155,18 @@ FROM (SELECT id AS due_id FROM jobs
 	FOR UPDATE SKIP LOCKED) AS due
 WHERE jobs.id = due.due_id
 RETURNING ` + jobColumns,
-	dispatchDueQueues: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	dispatchDueQueues: `UPDATE jobs SET status = $4, dispatched_at = $1, started_at = COALESCE($5, started_at), attempt = attempt + 1,
 	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
 FROM (SELECT id AS due_id FROM jobs
-	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = ANY($4::text[])
+	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = ANY($6::text[])
 	ORDER BY priority DESC, created_at, id LIMIT $2
 	FOR UPDATE SKIP LOCKED) AS due
 WHERE jobs.id = due.due_id
 RETURNING ` + jobColumns,
-	dispatchDueQueue: `UPDATE jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	dispatchDueQueue: `UPDATE jobs SET status = $4, dispatched_at = $1, started_at = COALESCE($5, started_at), attempt = attempt + 1,
 	worker_id = CASE WHEN $3 = '' THEN worker_id ELSE $3 END
 FROM (SELECT id AS due_id FROM jobs
-	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = $4
+	WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = $6
 	ORDER BY priority DESC, created_at, id LIMIT $2
 	FOR UPDATE SKIP LOCKED) AS due
 WHERE jobs.id = due.due_id
@@ -217,7 +220,7 @@ ORDER BY priority DESC, created_at, id LIMIT $2`,
 	dispatchDueQueue: `SELECT ` + jobColumns + `, rowid FROM jobs
 WHERE status = 'pending' AND (scheduled_at IS NULL OR scheduled_at <= $1) AND queue = $3
 ORDER BY priority DESC, created_at, id LIMIT $2`,
-	claimDueRows: `UPDATE OR FAIL jobs SET status = 'dispatched', dispatched_at = $1, attempt = attempt + 1,
+	claimDueRows: `UPDATE OR FAIL jobs SET status = $4, dispatched_at = $1, started_at = COALESCE($5, started_at), attempt = attempt + 1,
 	worker_id = CASE WHEN $2 = '' THEN worker_id ELSE $2 END
 WHERE rowid IN (SELECT value FROM json_each($3)) AND status = 'pending'`,
 	completeJobs:       `UPDATE jobs ` + sqliteCompleteJobs + ` RETURNING id, attempt`,

@@ -31,7 +31,7 @@ func TestSQLiteHotQueryPlans(t *testing.T) {
 	}{
 		{"dispatchDue", q.dispatchDue, []any{1, 2}, "SCAN jobs USING INDEX jobs_dispatch"},
 		{"dispatchDueQueue", q.dispatchDueQueue, []any{1, 2, "q"}, "SEARCH jobs USING INDEX jobs_dispatch_queue (queue=?)"},
-		{"claimDueRows", q.claimDueRows, []any{1, "", "[1]"}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
+		{"claimDueRows", q.claimDueRows, []any{1, "", "[1]", "dispatched", nil}, "SEARCH jobs USING INTEGER PRIMARY KEY (rowid=?)"},
 		{"markJobsRunning", q.markJobsRunning, []any{1, "", `["1:x"]`}, byID},
 		{"markJobsRunningAll", q.markJobsRunningAll, []any{1, "", `["1:x"]`}, byID},
 		{"completeJobs", q.completeJobs, []any{1, `["1:x"]`}, byID},

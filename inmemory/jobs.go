@@ -131,6 +131,9 @@ func (s jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*sto
 			if p.WorkerID != "" {
 				j.WorkerID = p.WorkerID
 			}
+			if p.Start {
+				j.Status, j.StartedAt = stores.StatusRunning, p.Now
+			}
 		})
 	}
 	return cloneJobs(picked), nil

@@ -202,6 +202,7 @@ func TestIndexesMatchRecords(t *testing.T) {
 			p := stores.DispatchParams{Limit: rnd.Intn(4) + 1, Now: now}
 			if rnd.Intn(2) == 0 {
 				p.WorkerID = workers[rnd.Intn(len(workers))]
+				p.Start = rnd.Intn(2) == 0 // straight to running (J4)
 			}
 			if rnd.Intn(2) == 0 {
 				p.Queues = queues[:rnd.Intn(len(queues))+1]

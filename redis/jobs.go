@@ -83,7 +83,11 @@ func (s *jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) (
 }
 
 func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
-	args := []any{tT(p.Now), next(p.Now), p.Limit, p.WorkerID}
+	start := "0"
+	if p.Start {
+		start = "1"
+	}
+	args := []any{tT(p.Now), next(p.Now), p.Limit, p.WorkerID, start}
 	seen := map[string]bool{}
 	for _, q := range p.Queues {
 		if !seen[q] {

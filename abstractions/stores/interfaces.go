@@ -27,8 +27,9 @@ type JobStore interface {
 	DueScheduled(ctx context.Context, now time.Time, limit int) ([]*Job, error)
 	// Dispatch atomically moves up to Limit due pending jobs of the given
 	// queues (all when empty), in Pending order, to dispatched: DispatchedAt =
-	// Now, Attempt+1, WorkerID = p.WorkerID when set. It returns them as
-	// stored. No two concurrent callers receive the same job, none is lost (J4).
+	// Now, Attempt+1, WorkerID = p.WorkerID when set; with p.Start to
+	// running instead, StartedAt = Now as well. It returns them as stored.
+	// No two concurrent callers receive the same job, none is lost (J4).
 	Dispatch(ctx context.Context, p DispatchParams) ([]*Job, error)
 	// MarkRunning moves a dispatched job to running: StartedAt = now,
 	// WorkerID = workerID when set (J5).

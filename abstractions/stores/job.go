@@ -161,7 +161,14 @@ type DispatchParams struct {
 	Queues   []string  // empty: every queue
 	Limit    int       // 1..MaxLimit
 	Now      time.Time // due at or before Now; becomes DispatchedAt
-	WorkerID string    // optional: recorded on every dispatched job
+	WorkerID string    // optional: recorded on every dispatched job; required with Start
+	// Start moves the jobs straight to running, StartedAt = Now, as
+	// Dispatch and MarkRunning in one step: for a worker that takes its own
+	// work and starts it at once (River's and asynq's model), one write per
+	// job fewer. The jobs are then running on WorkerID, so Recover treats
+	// them as running (J8): their Timeout counts from Now, and no
+	// DispatchLease applies.
+	Start bool
 }
 
 // RecoverParams selects the in-flight jobs Recover returns to the queue (J8).

@@ -86,6 +86,9 @@ func (j *jobStore) Dispatch(ctx context.Context, p DispatchParams) ([]*Job, erro
 	c.limit("Limit", p.Limit)
 	c.now("Now", &p.Now)
 	c.optName("WorkerID", p.WorkerID)
+	if p.Start && p.WorkerID == "" {
+		c.fail("WorkerID", "must be set when Start is: a running job belongs to a worker")
+	}
 	if c.err != nil {
 		return nil, c.err
 	}

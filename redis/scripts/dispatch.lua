@@ -1,32 +1,39 @@
 -- dispatch.lua moves up to limit due pending jobs, in Pending order
--- (priority desc, created asc, id asc), to dispatched and returns them (J4).
+-- (priority desc, created asc, id asc), to dispatched, or to running when
+-- started, and returns them (J4).
 -- It first promotes scheduled jobs that became due at now.
 -- KEYS: the job family (lib.lua, 1..24)
 -- ARGV[1] now (T)   ARGV[2] now+1µs (T)   ARGV[3] limit
--- ARGV[4] worker id ('' for none)   ARGV[5..] queues (none: every queue)
+-- ARGV[4] worker id ('' for none)   ARGV[5] '1': start them (running,
+-- StartedAt now), else '0'   ARGV[6..] queues (none: every queue)
 -- Returns the dispatched jobs' records, in order.
 local K = jobkeys()
-local now, limit, worker = ARGV[1], tonumber(ARGV[3]), ARGV[4]
+local now, limit, worker, start = ARGV[1], tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1'
 local B = batch(K, promote(K, ARGV[2]))
 
 -- The queues asked for, or every queue; nothing writes readyq before the
 -- end (flush), as the merge requires.
 local lpqs = nil
-if #ARGV >= 5 then
+if #ARGV >= 6 then
   lpqs = {}
-  for i = 5, #ARGV do lpqs[#lpqs + 1] = lp(ARGV[i]) end
+  for i = 6, #ARGV do lpqs[#lpqs + 1] = lp(ARGV[i]) end
 end
 local M = merge(K, lpqs, limit)
 
 -- Pending -> dispatched: attempt + 1, DispatchedAt now, the worker if one is
 -- given; out of readyq and sched, into disp and wjobs; bystatus keeps its
--- 'live' member (a hot path of lib.lua: no flush between jobs).
+-- 'live' member (a hot path of lib.lua: no flush between jobs). Started:
+-- running instead, StartedAt now too, into run (with a timeout) for disp.
+-- The head up to the worker field: status, attempt, DispatchedAt, and
+-- StartedAt when started (kept from the record when not).
 local lw = worker ~= '' and lp(worker)
 local DIGITS = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
 local hset = B.hset
 local readyq, sched = B.zrem.readyq, B.zrem.sched
-local disp, wjobs = B.zadd.disp, B.zadd.wjobs
-local nh, nq, ns, nd, nw_ = 0, 0, 0, 0, 0
+local disp, wjobs, run = B.zadd.disp, B.zadd.wjobs, B.zadd.run
+local code, times, rest = 'd', now, R_TA
+if start then code, times, rest = 'r', now .. now, R_CO end
+local nh, nq, ns, nd, nw_, nr = 0, 0, 0, 0, 0, 0
 local out, n = {}, 0
 while n < limit do
   local ms, ids = take(M, limit - n)
@@ -58,9 +65,9 @@ while n < limit do
       end
       local x
       if lw then
-        x = 'd' .. attempt .. digit .. now .. sub(r, R_TA, pw - 1) .. lw .. sub(r, pw + 3 + nw)
+        x = code .. attempt .. digit .. times .. sub(r, rest, pw - 1) .. lw .. sub(r, pw + 3 + nw)
       else
-        x = 'd' .. attempt .. digit .. now .. sub(r, R_TA)
+        x = code .. attempt .. digit .. times .. sub(r, rest)
       end
       n = n + 1
       out[n] = x
@@ -72,8 +79,13 @@ while n < limit do
         ns = ns + 1
         sched[ns] = sa .. id
       end
-      disp[nd + 1], disp[nd + 2] = '0', now .. id
-      nd = nd + 2
+      if not start then
+        disp[nd + 1], disp[nd + 2] = '0', now .. id
+        nd = nd + 2
+      elseif find(r, ZERO, R_TO, true) ~= R_TO then
+        run[nr + 1], run[nr + 2] = '0', addT(now, sub(r, R_TO, R_TO + 18)) .. id
+        nr = nr + 2
+      end
       if lw or nw > 0 then
         wjobs[nw_ + 1], wjobs[nw_ + 2] = '0', (lw or sub(r, pw, pw + 2 + nw)) .. id
         nw_ = nw_ + 2

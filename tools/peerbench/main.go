@@ -84,6 +84,9 @@ type config struct {
 	RedisShape     shape
 	SQLiteShape    shape
 	InmemoryShape  shape
+	// MarkRunning runs ours with bench --mark-running: Dispatch, then
+	// MarkRunningMany, one write per job more than River's lifecycle.
+	MarkRunning bool
 }
 
 // phases is the duration of one run's insert and work phases.
@@ -104,6 +107,9 @@ func workloads(cfg *config) []workload {
 		kind := "full: log line + history row per job"
 		if lean {
 			kind = "lean"
+		}
+		if cfg.MarkRunning {
+			kind += ", --mark-running"
 		}
 		return fmt.Sprintf("bench --workers %d --batch %d, %s", s.Workers, s.Batch, kind)
 	}
@@ -187,6 +193,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.StoreBin, "store-bin", "", "orchestrix-store binary to run (default: build it from the workspace once)")
 	fs.StringVar(&cfg.StoreRef, "store-ref", "", "build orchestrix-store from this git revision (e.g. HEAD) instead of the working tree")
 	fs.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "limit of one run of one workload")
+	fs.BoolVar(&cfg.MarkRunning, "mark-running", false, "run ours with bench --mark-running (Dispatch, then MarkRunningMany: three writes per job, River's lifecycle has two)")
 	fs.Var(&cfg.PGShape, "pg-shape", "our bench --workers x --batch on PostgreSQL")
 	fs.Var(&cfg.RedisShape, "redis-shape", "our bench --workers x --batch on Redis")
 	fs.Var(&cfg.SQLiteShape, "sqlite-shape", "our bench --workers x --batch on SQLite")

@@ -108,6 +108,9 @@ func runOurs(ctx context.Context, cfg *config, driver, dsn string, sh shape, lea
 	if lean {
 		args = append(args, "--lean")
 	}
+	if cfg.MarkRunning {
+		args = append(args, "--mark-running")
+	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, cfg.StoreBin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -32,15 +32,18 @@ unless --keep).
 
 Scenarios:
   burndown (default)  insert --jobs jobs with EnqueueMany in --batch batches
-      (timed on its own), then --workers workers loop: Dispatch a batch,
-      MarkRunningMany it, append one log line and one history row per job
+      (timed on its own), then --workers workers loop: Dispatch a batch
+      with Start (straight to running on the worker, as a worker that takes
+      its own work does), append one log line and one history row per job
       (one Logs().Append and one History().AppendMany per batch),
-      CompleteMany the batch, until every job is done. --lean keeps the job lifecycle (dispatch, running,
-      complete) and leaves out the log line and history row: the state
-      machine alone, without the records a real worker also writes. (River's
-      lean run is fetch+complete; MarkRunning stays here because every
-      Orchestrix worker reports that a job started, and complete is
-      conditional on it.)
+      CompleteMany the batch, until every job is done. --lean keeps the job
+      lifecycle (running, then completed) and leaves out the log line and
+      history row: the state machine alone, without the records a real
+      worker also writes (River's lean run, fetch to running and complete,
+      has the same two writes per job). --mark-running dispatches without
+      Start and then calls MarkRunningMany on the batch: the lifecycle of a
+      leader that dispatches jobs to workers which report their start, one
+      write per job more.
       --backlog N first stores N pending jobs in another queue (untimed) and
       leaves them there: the burn-down's throughput as the table grows.
   cluster  three coordinator nodes race for the leadership lease and renew
@@ -122,6 +125,9 @@ type Config struct {
 	Workers  int
 	Batch    int
 	Lean     bool
+	// MarkRunning makes a burn-down dispatch without Start and then call
+	// MarkRunningMany (--mark-running).
+	MarkRunning bool
 	// Backlog is how many pending jobs a burn-down first stores in another
 	// queue and leaves there (--backlog).
 	Backlog  int
@@ -166,6 +172,7 @@ type Result struct {
 	Workers          int                  `json:"workers"`
 	Batch            int                  `json:"batch"`
 	Lean             bool                 `json:"lean"`
+	MarkRunning      bool                 `json:"mark_running,omitempty"`
 	Backlog          int                  `json:"backlog,omitempty"`
 	Seconds          float64              `json:"seconds"`
 	InsertSeconds    float64              `json:"insert_seconds"`
@@ -193,6 +200,7 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	batch := fs.Int("batch", 0, "jobs per EnqueueMany, Dispatch, MarkRunningMany and CompleteMany (default: the driver's)")
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of a table")
 	lean := fs.Bool("lean", false, "leave out the log line and history row per job")
+	markRunning := fs.Bool("mark-running", false, "burndown: Dispatch without Start, then MarkRunningMany (one write per job more)")
 	backlog := fs.Int("backlog", 0, "burndown: first store this many pending jobs in another queue, untimed, and leave them (throughput as the table grows)")
 	duration := fs.Duration("duration", 10*time.Second, "how long the cluster scenario runs before draining")
 	keep := fs.Bool("keep", false, "keep the temporary SQLite folder of a default ent store")
@@ -206,7 +214,7 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	if fs.NArg() > 0 {
 		return cli.Fail(env, "bench", cli.Usagef("unexpected argument %q (bench takes only flags)", fs.Arg(0)))
 	}
-	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, Lean: *lean, Backlog: *backlog,
+	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, Lean: *lean, MarkRunning: *markRunning, Backlog: *backlog,
 		Duration: *duration, Lease: *lease, DeadAfter: *deadAfter, Progress: !*jsonOut && env.Terminal()}
 	if fs.Set("workers") && cfg.Workers == 0 || fs.Set("batch") && cfg.Batch == 0 {
 		return cli.Fail(env, "bench", cli.Usagef("--workers and --batch must be at least 1"))
@@ -307,6 +315,8 @@ func (c Config) validate() error {
 		return cli.Usagef("--backlog must be 0 or more, got %d", c.Backlog)
 	case c.Backlog > 0 && c.Scenario != "burndown":
 		return cli.Usagef("--backlog applies to the burndown scenario only")
+	case c.MarkRunning && c.Scenario != "burndown":
+		return cli.Usagef("--mark-running applies to the burndown scenario only (cluster workers always mark their jobs running)")
 	case c.Workers < 0 || c.Workers > 1000:
 		return cli.Usagef("--workers must be between 1 and 1000, got %d", c.Workers)
 	case c.Batch < 0 || c.Batch > stores.MaxBatch:
@@ -408,6 +418,7 @@ func runTarget(ctx context.Context, env cli.Env, cfg Config, t Target, keep, qui
 	}
 	r.Driver, r.DSN = t.Driver, stores.RedactDSN(dsn)
 	r.Workers, r.Batch, r.Lean = cfg.Workers, cfg.Batch, cfg.Lean
+	r.MarkRunning = cfg.MarkRunning && cfg.Scenario == "burndown"
 	r.OK = r.Error == ""
 	for _, inv := range r.Invariants {
 		r.OK = r.OK && inv.OK

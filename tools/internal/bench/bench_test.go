@@ -37,14 +37,17 @@ func TestBurndownInmemoryJSON(t *testing.T) {
 	if r.InsertJobsPerSec <= 0 || r.WorkJobsPerSec <= 0 || r.Seconds <= 0 {
 		t.Fatalf("rates not measured: %+v", r)
 	}
-	for _, op := range []string{opEnqueueBatch, opDispatch, opMarkRunning, opCompleteBatch, opLogAppend, opHistoryAppend} {
+	for _, op := range []string{opEnqueueBatch, opDispatch, opCompleteBatch, opLogAppend, opHistoryAppend} {
 		if r.Ops[op].Count == 0 {
 			t.Errorf("no latency for %s: %+v", op, r.Ops)
 		}
 	}
-	// One MarkRunningMany, history AppendMany and CompleteMany per
-	// dispatched batch of at most 50 jobs.
-	if n := r.Ops[opMarkRunning].Count; n < 10 || n > 500 || r.Ops[opHistoryAppend].Count != n || r.Ops[opCompleteBatch].Count != n || r.Ops[opEnqueueBatch].Count != 10 {
+	// Dispatch starts the jobs: no MarkRunningMany; one history AppendMany
+	// and CompleteMany per dispatched batch of at most 50 jobs.
+	if _, ok := r.Ops[opMarkRunning]; ok || r.MarkRunning {
+		t.Errorf("a burn-down without --mark-running called MarkRunningMany: %+v", r.Ops)
+	}
+	if n := r.Ops[opCompleteBatch].Count; n < 10 || n > 500 || r.Ops[opHistoryAppend].Count != n || r.Ops[opEnqueueBatch].Count != 10 {
 		t.Errorf("operation counts: %+v", r.Ops)
 	}
 	inv := r.Invariants["terminal_once"]
@@ -71,8 +74,28 @@ func TestBurndownLeanSkipsLogAndHistory(t *testing.T) {
 	if _, ok := r.Ops[opHistoryAppend]; ok {
 		t.Errorf("lean run appended history: %+v", r.Ops)
 	}
-	if n := r.Ops[opMarkRunning].Count; n == 0 || n != r.Ops[opCompleteBatch].Count {
-		t.Errorf("lean keeps MarkRunningMany, one per completed batch: %+v", r.Ops)
+	if n := r.Ops[opDispatch].Count; n == 0 || n != r.Ops[opCompleteBatch].Count+r.Workers {
+		t.Errorf("lean runs one Dispatch per completed batch, and one that finds nothing per worker: %+v", r.Ops)
+	}
+}
+
+func TestBurndownMarkRunning(t *testing.T) {
+	code, out, stderr := run(t, "--driver", "inmemory", "--jobs", "200", "--batch", "20", "--workers", "1", "--lean", "--mark-running", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK || !r.MarkRunning {
+		t.Fatalf("unexpected result: %+v", r)
+	}
+	if n := r.Ops[opMarkRunning].Count; n != 10 || r.Ops[opCompleteBatch].Count != 10 {
+		t.Errorf("--mark-running: one MarkRunningMany per batch of 20 jobs, want 10: %+v", r.Ops)
+	}
+	if code, _, stderr := run(t, "--scenario", "cluster", "--mark-running"); code != cli.ExitUsage || !strings.Contains(stderr, "--mark-running") {
+		t.Errorf("--mark-running with the cluster scenario: exit %d, %s", code, stderr)
 	}
 }
 

@@ -127,16 +127,19 @@ feed:
 	return r, nil
 }
 
-// burndownBatch runs one worker loop: Dispatch, MarkRunningMany, a log
-// line and a history row per job (unless lean; one Logs().Append and one
-// History().AppendMany per batch), CompleteMany. It returns how
-// many jobs it completed, and more = false when no due job was left. Burndown fails no
-// job, so a conflict is a store bug: it is logged for the
+// burndownBatch runs one worker loop: Dispatch with Start (or, with
+// --mark-running, Dispatch and then MarkRunningMany), a log line and a
+// history row per job (unless lean; one Logs().Append and one
+// History().AppendMany per batch), CompleteMany. It returns how many jobs
+// it completed, and more = false when no due job was left. Burndown fails
+// no job, so a conflict is a store bug: it is logged for the
 // transitions_clean invariant and the job skipped.
 func burndownBatch(ctx context.Context, s *stores.Store, cfg Config, queue, worker string, l latencies, rec *receipts, conflicts *conflictLog) (completed int, more bool, err error) {
 	var got []*stores.Job
+	started := time.Now()
 	err = l.time(opDispatch, func() (err error) {
-		got, err = s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{queue}, Limit: cfg.Batch, Now: time.Now(), WorkerID: worker})
+		got, err = s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{queue}, Limit: cfg.Batch, Now: started,
+			WorkerID: worker, Start: !cfg.MarkRunning})
 		return err
 	})
 	if err != nil {
@@ -146,32 +149,34 @@ func burndownBatch(ctx context.Context, s *stores.Store, cfg Config, queue, work
 		return 0, false, nil
 	}
 	rec.record(got)
-	started := time.Now()
 	refs := make([]stores.Ref, len(got))
 	for i, j := range got {
 		refs[i] = j.Ref()
 	}
 	var results []error
-	if err := l.time(opMarkRunning, func() (err error) {
-		results, err = s.Jobs().MarkRunningMany(ctx, refs, worker, started)
-		return err
-	}); err != nil {
-		return 0, false, fmt.Errorf("mark a batch of %d jobs running: %w", len(refs), err)
-	}
-	running := got[:0:0]
-	for i, e := range results {
-		switch {
-		case e == nil:
-			running = append(running, got[i])
-		case errors.Is(e, stores.ErrConflict) || errors.Is(e, stores.ErrNotFound):
-			conflicts.note("mark job %s attempt %d running: %v", refs[i].ID, refs[i].Attempt, e)
-		default:
-			return 0, false, fmt.Errorf("mark job %s running: %w", refs[i].ID, e)
+	if cfg.MarkRunning {
+		started = time.Now()
+		if err := l.time(opMarkRunning, func() (err error) {
+			results, err = s.Jobs().MarkRunningMany(ctx, refs, worker, started)
+			return err
+		}); err != nil {
+			return 0, false, fmt.Errorf("mark a batch of %d jobs running: %w", len(refs), err)
 		}
-	}
-	got = running
-	if len(got) == 0 {
-		return 0, true, nil
+		running := got[:0:0]
+		for i, e := range results {
+			switch {
+			case e == nil:
+				running = append(running, got[i])
+			case errors.Is(e, stores.ErrConflict) || errors.Is(e, stores.ErrNotFound):
+				conflicts.note("mark job %s attempt %d running: %v", refs[i].ID, refs[i].Attempt, e)
+			default:
+				return 0, false, fmt.Errorf("mark job %s running: %w", refs[i].ID, e)
+			}
+		}
+		got = running
+		if len(got) == 0 {
+			return 0, true, nil
+		}
 	}
 	finished := time.Now()
 	if !cfg.Lean {

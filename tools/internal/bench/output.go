@@ -24,10 +24,17 @@ func printTable(w io.Writer, rs []*Result) {
 	row("", func(r *Result) string { return r.Driver })
 	row("store", func(r *Result) string { return shorten(r.DSN, 80) })
 	row("scenario", func(r *Result) string {
+		var notes []string
 		if r.Lean {
-			return r.Scenario + " (lean)"
+			notes = append(notes, "lean")
 		}
-		return r.Scenario
+		if r.MarkRunning {
+			notes = append(notes, "mark running")
+		}
+		if len(notes) == 0 {
+			return r.Scenario
+		}
+		return r.Scenario + " (" + strings.Join(notes, ", ") + ")"
 	})
 	row("jobs / workers / batch", func(r *Result) string { return fmt.Sprintf("%d / %d / %d", r.Jobs, r.Workers, r.Batch) })
 	if slices.ContainsFunc(rs, func(r *Result) bool { return r.Backlog > 0 }) {

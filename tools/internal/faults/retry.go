@@ -239,7 +239,11 @@ func (r *retryJobs) Dispatch(ctx context.Context, p stores.DispatchParams) (js [
 func (r *retryJobs) dispatchedTo(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
 	now := stores.NormalizeTime(p.Now)
 	var out []*stores.Job
-	q := stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusDispatched}, Queues: p.Queues, Limit: stores.MaxLimit}
+	status := stores.StatusDispatched
+	if p.Start {
+		status = stores.StatusRunning
+	}
+	q := stores.JobQuery{Statuses: []stores.JobStatus{status}, Queues: p.Queues, Limit: stores.MaxLimit}
 	for {
 		page, err := r.JobStore.Query(ctx, q)
 		if err != nil {
