@@ -53,6 +53,26 @@ func TestSuiteCatchesPlantedBugs(t *testing.T) {
 	}
 }
 
+// TestSuitePassesOnDriverWithoutStart: a driver that predates
+// DispatchParams.Start still keeps J4 and J8 for it, because the portable
+// layer marks the jobs running that such a driver leaves dispatched.
+func TestSuitePassesOnDriverWithoutStart(t *testing.T) {
+	h := conformance.HarnessFunc(func(ctx context.Context) (*stores.Store, error) {
+		return stores.Wrap("without-start", faulty.WithoutStart(inmemory.New())), nil
+	})
+	results := runStandalone(t, h, conformance.Features{})
+	for _, name := range []string{"Jobs/J4_DispatchStartRunsTheJobs", "Jobs/J8_RecoverStartedOnDispatch", "Jobs/J4_ConcurrentDispatchNeverDuplicates"} {
+		if r, ok := results[name]; !ok || r.Status != "pass" {
+			t.Errorf("%s on a driver without Start: %+v, want pass", name, r)
+		}
+	}
+	for name, r := range results {
+		if r.Status != "pass" {
+			t.Errorf("%s: %s: %s", name, r.Status, r.Message)
+		}
+	}
+}
+
 // TestSuiteStandalonePassesInMemory runs the suite outside go test against
 // the correct driver: every test passes, including the ones above.
 func TestSuiteStandalonePassesInMemory(t *testing.T) {

@@ -29,7 +29,10 @@ type JobStore interface {
 	// queues (all when empty), in Pending order, to dispatched: DispatchedAt =
 	// Now, Attempt+1, WorkerID = p.WorkerID when set; with p.Start to
 	// running instead, StartedAt = Now as well. It returns them as stored.
-	// No two concurrent callers receive the same job, none is lost (J4).
+	// No two concurrent callers receive the same job, none is lost (J4). A
+	// driver that leaves Start's jobs dispatched still keeps the contract:
+	// the portable layer then marks them running with MarkRunningMany, at
+	// the cost of a second write.
 	Dispatch(ctx context.Context, p DispatchParams) ([]*Job, error)
 	// MarkRunning moves a dispatched job to running: StartedAt = now,
 	// WorkerID = workerID when set (J5).

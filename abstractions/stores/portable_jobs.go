@@ -92,7 +92,46 @@ func (j *jobStore) Dispatch(ctx context.Context, p DispatchParams) ([]*Job, erro
 	if c.err != nil {
 		return nil, c.err
 	}
-	return j.d.Dispatch(ctx, p)
+	got, err := j.d.Dispatch(ctx, p)
+	if err != nil || !p.Start {
+		return got, err
+	}
+	return j.startDispatched(ctx, got, p)
+}
+
+// startDispatched finishes a Dispatch with Start on a driver written before
+// Start existed, which left the jobs dispatched: it marks them running as
+// MarkRunningMany does, the way database/sql emulates what a driver lacks.
+// A job it cannot start (recovered in between) is left out, back in the
+// queue or fenced off, never lost; when the call fails, the jobs stay
+// dispatched to p.WorkerID until Recover returns them (J8).
+func (j *jobStore) startDispatched(ctx context.Context, got []*Job, p DispatchParams) ([]*Job, error) {
+	var refs []Ref
+	for _, job := range got {
+		if job.Status == StatusDispatched {
+			refs = append(refs, job.Ref())
+		}
+	}
+	if len(refs) == 0 {
+		return got, nil
+	}
+	results, err := j.d.MarkRunningMany(ctx, refs, p.WorkerID, p.Now)
+	if err != nil {
+		return nil, err
+	}
+	out, k := got[:0], 0
+	for _, job := range got {
+		if job.Status == StatusDispatched {
+			ok := results[k] == nil
+			k++
+			if !ok {
+				continue
+			}
+			job.Status, job.StartedAt, job.WorkerID = StatusRunning, p.Now, p.WorkerID
+		}
+		out = append(out, job)
+	}
+	return out, nil
 }
 
 // transition is the gate of the single-job transitions after dispatch (J5):

@@ -37,6 +37,13 @@ func Wrap(b stores.Backend, v Variant) stores.Backend {
 	return &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), v: v}, nodes: &nodes{NodeStore: b.Nodes(), v: v}}
 }
 
+// WithoutStart returns b as a driver written before DispatchParams.Start
+// sees it: its Dispatch never gets Start, so it leaves the jobs dispatched.
+// The portable layer must make up for it.
+func WithoutStart(b stores.Backend) stores.Backend {
+	return &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), dropStart: true}, nodes: &nodes{NodeStore: b.Nodes()}}
+}
+
 type backend struct {
 	stores.Backend
 	jobs  *jobs
@@ -48,12 +55,16 @@ func (b *backend) Nodes() stores.NodeStore { return b.nodes }
 
 type jobs struct {
 	stores.JobStore
-	v    Variant
-	mu   sync.Mutex
-	prev []*stores.Job // the jobs the previous Dispatch returned
+	v         Variant
+	dropStart bool // WithoutStart
+	mu        sync.Mutex
+	prev      []*stores.Job // the jobs the previous Dispatch returned
 }
 
 func (j *jobs) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
+	if j.dropStart {
+		p.Start = false
+	}
 	got, err := j.JobStore.Dispatch(ctx, p)
 	if err != nil || j.v != DoubleDispatch {
 		return got, err
