@@ -59,6 +59,19 @@ const (
 	recFixed      = 206
 )
 
+// liveMember returns the bystatus member of record rec of a pending,
+// dispatched or running job: "live:", CreatedAt, ID (lib.lua's entries).
+func liveMember(rec string) string {
+	return statusPrefix(stores.StatusPending) + rec[recCreated:recID+36]
+}
+
+// readyMember returns the readyq member of record rec of a pending job whose
+// queue name is qlen bytes long: lp(queue), then priority, CreatedAt and ID,
+// which the record holds in that order (lib.lua's entries).
+func readyMember(rec string, qlen int) string {
+	return rec[recFixed:recFixed+3+qlen] + rec[recPriority:recID+36]
+}
+
 // statusCodes are the one-byte job status codes of a record.
 var statusCodes = map[stores.JobStatus]byte{
 	stores.StatusPending: 'p', stores.StatusDispatched: 'd', stores.StatusRunning: 'r',

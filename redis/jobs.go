@@ -21,17 +21,78 @@ var _ stores.JobStore = (*jobStore)(nil)
 func (s *jobStore) keys() []string { return s.b.k.job }
 
 func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
-	_, err := s.b.run(ctx, scriptEnqueue, s.keys(), encodeJob(job))
-	return err
+	return s.EnqueueMany(ctx, []*stores.Job{job})
 }
 
+// EnqueueMany stores a batch of plain pending jobs (isPlain) with
+// enqueuePlain and any other batch with enqueue.lua (J1).
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	if !slices.ContainsFunc(jobs, func(j *stores.Job) bool { return !isPlain(j) }) {
+		return s.enqueuePlain(ctx, jobs)
+	}
 	args := make([]any, len(jobs))
 	for i, j := range jobs {
 		args[i] = encodeJob(j)
 	}
 	_, err := s.b.run(ctx, scriptEnqueue, s.keys(), args...)
 	return err
+}
+
+// isPlain reports whether j is a plain pending job: due now (no
+// ScheduledAt) and without a worker, follower, unique key or schedule, so
+// its only index entries are its bystatus and readyq members and its queue.
+func isPlain(j *stores.Job) bool {
+	return j.Status == stores.StatusPending && j.ScheduledAt.IsZero() && j.WorkerID == "" &&
+		j.FollowerNodeID == "" && j.UniqueKey == "" && j.ScheduleID == ""
+}
+
+// enqueuePlain stores plain pending jobs, all or none (J1), in one MULTI/EXEC
+// of native commands: enqueue_check.lua (no id taken, else it holds the
+// keys so that the writes fail), HSET of the records, ZADD of their bystatus
+// and readyq members (built here from the records, the same bytes lib.lua's
+// entries reads), SADD of their queues, enqueue_release.lua. Redis runs the
+// transaction as one step, like a script, and the native commands cost the
+// server half of what a script spends on the same writes: a script turns
+// every argument into a Lua string (hashing each byte) and back. A batch
+// that names one id twice is rejected here.
+func (s *jobStore) enqueuePlain(ctx context.Context, jobs []*stores.Job) error {
+	k := s.keys()
+	ids := make([]any, len(jobs))
+	recs := make([]any, 0, 2*len(jobs))
+	live := make([]goredis.Z, len(jobs))
+	ready := make([]goredis.Z, len(jobs))
+	var queues []any
+	seen := make(map[string]bool, len(jobs))
+	lastQ := ""
+	for i, j := range jobs {
+		if seen[j.ID] {
+			return fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, j.ID)
+		}
+		seen[j.ID] = true
+		rec := encodeJob(j)
+		ids[i] = j.ID
+		recs = append(recs, j.ID, rec)
+		live[i].Member = liveMember(rec)
+		ready[i].Member = readyMember(rec, len(j.Queue))
+		if i == 0 || j.Queue != lastQ {
+			lastQ = j.Queue
+			queues = append(queues, rec[recFixed:recFixed+3+len(j.Queue)])
+		}
+	}
+	pipe := s.b.c.TxPipeline()
+	check := scriptEnqueueCheck.Eval(ctx, pipe, s.b.k.plain, ids...)
+	pipe.HSet(ctx, k[kJobs], recs...)
+	pipe.ZAdd(ctx, k[kByStatus], live...)
+	pipe.ZAdd(ctx, k[kReadyQ], ready...)
+	pipe.SAdd(ctx, k[kQueues], queues...)
+	scriptEnqueueRelease.Eval(ctx, pipe, s.b.k.plain)
+	_, err := pipe.Exec(ctx)
+	if n, cerr := check.Int(); cerr == nil && n == 1 {
+		return fmt.Errorf("%w: job id", stores.ErrAlreadyExists)
+	} else if cerr != nil {
+		return s.b.wrap(cerr, "enqueue")
+	}
+	return s.b.wrap(err, "enqueue")
 }
 
 func (s *jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {

@@ -20,6 +20,11 @@ import (
 //	{P}:logseq {P}:orphans                      job family: jobs, their
 //	                                            indexes, dead letters,
 //	                                            history and logs
+//	{P}:hold:jobs {P}:hold:bystatus {P}:hold:readyq {P}:hold:queues
+//	                                            where a rejected plain
+//	                                            enqueue holds those four
+//	                                            keys; they exist only
+//	                                            inside its transaction
 //	{P}:cron {P}:cron:names {P}:cron:list {P}:cron:due      cron schedules
 //	{P}:ival {P}:ival:names {P}:ival:list {P}:ival:due      interval schedules
 //	{P:w}:workers                               workers
@@ -46,15 +51,23 @@ type keys struct {
 	job []string
 	// cron and interval are job followed by that kind's four schedule keys.
 	cron, interval []string
-	workers        string
-	nodes          string
-	lease          string
+	// plain lists the keys a plain enqueue writes (jobs, bystatus,
+	// readyq, queues), then their holding keys in the same order
+	// (enqueue_check.lua).
+	plain   []string
+	workers string
+	nodes   string
+	lease   string
 }
 
 // jobKeyNames are the job-family key suffixes in KEYS order (lib.lua).
 var jobKeyNames = []string{"jobs", "queues", "readyq", "sched", "wm", "bystatus", "disp",
 	"run", "wjobs", "fol", "done", "uncl", "uniq", "ticks", "dl", "dlidx", "hist", "histj",
 	"histc", "logs", "logj", "logt", "logseq", "orphans"}
+
+// plainKeyNames are the keys a plain enqueue writes, in the order of
+// enqueue_check.lua's KEYS.
+var plainKeyNames = []string{"jobs", "bystatus", "readyq", "queues"}
 
 // Positions of job-family keys that Go code reads directly.
 const (
@@ -107,6 +120,12 @@ func newKeys(prefix string) keys {
 	}
 	k.cron = sched("cron")
 	k.interval = sched("ival")
+	for _, n := range plainKeyNames {
+		k.plain = append(k.plain, tag+n)
+	}
+	for _, n := range plainKeyNames {
+		k.plain = append(k.plain, tag+"hold:"+n)
+	}
 	k.workers = "{" + prefix + ":w}:workers"
 	k.nodes = "{" + prefix + ":n}:nodes"
 	k.lease = "{" + prefix + ":n}:lease"
@@ -117,6 +136,7 @@ func newKeys(prefix string) keys {
 func (k keys) all() []string {
 	out := append([]string(nil), k.cron...)
 	out = append(out, k.interval[len(k.job):]...)
+	out = append(out, k.plain[len(plainKeyNames):]...)
 	return append(out, k.workers, k.nodes, k.lease)
 }
 

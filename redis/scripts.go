@@ -25,8 +25,21 @@ func loadScript(name string) *goredis.Script {
 	return goredis.NewScript(strings.TrimSpace(string(lib)) + "\n" + string(body))
 }
 
+// loadBareScript returns the script scripts/name.lua alone, without
+// lib.lua: the scripts of a plain enqueue's transaction, which are sent with
+// EVAL (whole, every time; see enqueue_check.lua), so they are kept small.
+func loadBareScript(name string) *goredis.Script {
+	body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
+	if err != nil {
+		panic(err)
+	}
+	return goredis.NewScript(string(body))
+}
+
 // The scripts, one per file; each file's header lists its KEYS and ARGV.
 var (
+	scriptEnqueueCheck      = loadBareScript("enqueue_check")
+	scriptEnqueueRelease    = loadBareScript("enqueue_release")
 	scriptEnqueue           = loadScript("enqueue")
 	scriptDispatch          = loadScript("dispatch")
 	scriptPending           = loadScript("pending")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -187,7 +188,7 @@ func TestKeysShareOneTagPerFamily(t *testing.T) {
 		}
 		return key[1:close]
 	}
-	for _, key := range append(append([]string(nil), k.cron...), k.interval...) {
+	for _, key := range slices.Concat(k.cron, k.interval, k.plain) {
 		if slot(key) != "p.x-1" {
 			t.Errorf("key %q outside the job tag", key)
 		}

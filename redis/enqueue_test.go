@@ -1,0 +1,151 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+)
+
+// snapshot returns the type and content of every key the store may hold.
+func snapshot(t *testing.T, ctx context.Context, b *Backend) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, key := range b.k.all() {
+		typ, err := b.c.Type(ctx, key).Result()
+		must(t, err)
+		var content []string
+		switch typ {
+		case "none":
+			continue
+		case "hash":
+			h, err := b.c.HGetAll(ctx, key).Result()
+			must(t, err)
+			for f, v := range h {
+				content = append(content, f+"="+v)
+			}
+		case "zset":
+			zs, err := b.c.ZRangeWithScores(ctx, key, 0, -1).Result()
+			must(t, err)
+			for _, z := range zs {
+				content = append(content, fmt.Sprint(z.Score, " ", z.Member))
+			}
+		case "set":
+			content, err = b.c.SMembers(ctx, key).Result()
+			must(t, err)
+		case "string":
+			v, err := b.c.Get(ctx, key).Result()
+			must(t, err)
+			content = []string{v}
+		default:
+			t.Fatalf("key %s of type %s", key, typ)
+		}
+		sort.Strings(content)
+		out[key] = typ + ": " + strings.Join(content, "\n")
+	}
+	return out
+}
+
+// TestJ1_RejectedPlainBatchChangesNothing: a batch of plain jobs with a
+// taken id (stored pending, dispatched or completed; at any place of a
+// batch longer than one HMGET chunk; with or without readyq and queues
+// keys) or with one id twice is ErrAlreadyExists and leaves every key of
+// the store as it was (enqueue_check.lua holds the keys the batch writes,
+// enqueue_release.lua puts them back); the store works on afterwards.
+func TestJ1_RejectedPlainBatchChangesNothing(t *testing.T) {
+	t.Run("standalone", func(t *testing.T) {
+		requireServer(t, testAddr())
+		testRejectedPlainBatch(t, openBackend(t, standaloneDSN()))
+	})
+	t.Run("cluster", func(t *testing.T) {
+		testRejectedPlainBatch(t, openBackend(t, clusterDSN(t)))
+	})
+}
+
+func testRejectedPlainBatch(t *testing.T, b *Backend) {
+	s := stores.Wrap(DriverName, b)
+	t.Cleanup(func() { s.Close() })
+	ctx := ctxT(t)
+	now := t0
+	newJobs := func(n int, queue string) []*stores.Job {
+		out := make([]*stores.Job, n)
+		for i := range out {
+			out[i] = &stores.Job{Type: "t", Queue: queue, Priority: i % 3, CreatedAt: now.Add(time.Duration(i) * time.Microsecond),
+				Args: []byte(`{"i":1}`)}
+		}
+		return out
+	}
+	reject := func(what string, batch []*stores.Job) {
+		t.Helper()
+		before := snapshot(t, ctx, b)
+		err := s.Jobs().EnqueueMany(ctx, batch)
+		if !errors.Is(err, stores.ErrAlreadyExists) {
+			t.Fatalf("%s: got %v, want ErrAlreadyExists", what, err)
+		}
+		after := snapshot(t, ctx, b)
+		for key, v := range before {
+			if after[key] != v {
+				t.Fatalf("%s: key %s changed:\nbefore %q\nafter  %q", what, key, v, after[key])
+			}
+		}
+		for key := range after {
+			if _, ok := before[key]; !ok {
+				t.Fatalf("%s: key %s appeared: %q", what, key, after[key])
+			}
+		}
+		checkIndexes(t, ctx, b, what)
+	}
+	dupOf := func(id string) *stores.Job {
+		return &stores.Job{ID: id, Type: "other", Queue: "other-queue", Priority: 7, CreatedAt: now.Add(time.Hour)}
+	}
+
+	// Nothing ready: readyq absent (queues too, once Dispatch has dropped
+	// the drained queue).
+	first := newJobs(1, "a")[0]
+	must(t, s.Jobs().Enqueue(ctx, first))
+	if js, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Now: now, Limit: 1}); err != nil || len(js) != 1 {
+		t.Fatalf("dispatch: %v %v", js, err)
+	}
+	if _, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Now: now, Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := b.c.Exists(ctx, b.k.job[kReadyQ], b.k.job[kQueues]).Result(); n != 0 {
+		t.Fatalf("%d of readyq and queues exist", n)
+	}
+	reject("a dispatched job's id, no readyq", append(newJobs(2, "fresh"), dupOf(first.ID)))
+
+	pending := newJobs(3, "a")
+	must(t, s.Jobs().EnqueueMany(ctx, pending))
+	done := &stores.Job{Type: "t", Queue: "a", Status: stores.StatusCompleted, Attempt: 1, CreatedAt: now, CompletedAt: now}
+	must(t, s.Jobs().Enqueue(ctx, done))
+	reject("a pending job's id in the middle", slices.Concat(newJobs(2, "fresh"), []*stores.Job{dupOf(pending[1].ID)}, newJobs(2, "a")))
+	reject("a pending job's id unchanged", []*stores.Job{pending[0]})
+	big := newJobs(1500, "b")
+	big[1200] = dupOf(done.ID)
+	reject("a completed job's id past the first chunk", big)
+	twice := newJobs(3, "a")
+	twice[0].ID = stores.NewID()
+	twice[2].ID = twice[0].ID
+	reject("one id twice", twice)
+
+	// The store works on: the held keys came back whole.
+	more := newJobs(1100, "a")
+	must(t, s.Jobs().EnqueueMany(ctx, more))
+	checkIndexes(t, ctx, b, "enqueue after the rejections")
+	js, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Now: now, Limit: 2000, Queues: []string{"a"}})
+	must(t, err)
+	if len(js) != 1103 {
+		t.Fatalf("dispatched %d jobs of queue a, want 1103", len(js))
+	}
+	for _, key := range b.k.plain[len(plainKeyNames):] {
+		if n, _ := b.c.Exists(ctx, key).Result(); n != 0 {
+			t.Fatalf("holding key %s left behind", key)
+		}
+	}
+}
