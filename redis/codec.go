@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
 )
@@ -59,17 +61,24 @@ const (
 	recFixed      = 206
 )
 
-// liveMember returns the bystatus member of record rec of a pending,
-// dispatched or running job: "live:", CreatedAt, ID (lib.lua's entries).
-func liveMember(rec string) string {
-	return statusPrefix(stores.StatusPending) + rec[recCreated:recID+36]
-}
+// liveMemberPrefix starts the bystatus member of a pending, dispatched or
+// running job.
+var liveMemberPrefix = statusPrefix(stores.StatusPending)
 
-// readyMember returns the readyq member of record rec of a pending job whose
-// queue name is qlen bytes long: lp(queue), then priority, CreatedAt and ID,
-// which the record holds in that order (lib.lua's entries).
-func readyMember(rec string, qlen int) string {
-	return rec[recFixed:recFixed+3+qlen] + rec[recPriority:recID+36]
+// plainRecord returns the record of j, a pending job, followed by its
+// bystatus member ("live:", CreatedAt, ID) and its readyq member (lp(queue),
+// then priority, CreatedAt and ID, which the record holds in that order):
+// lib.lua's entries for a plain pending job. rec and live are where the
+// record and the bystatus member end.
+func plainRecord(j *stores.Job) (s string, rec, live int) {
+	live = len(liveMemberPrefix) + 19 + 36
+	b := appendJob(nil, j, live+3+len(j.Queue)+16+19+36)
+	rec = len(b)
+	b = append(b, liveMemberPrefix...)
+	b = append(b, b[recCreated:recID+36]...)
+	b = append(b, b[recFixed:recFixed+3+len(j.Queue)]...)
+	b = append(b, b[recPriority:recID+36]...)
+	return ownString(b), rec, rec + live
 }
 
 // statusCodes are the one-byte job status codes of a record.
@@ -107,7 +116,15 @@ func appendField(b []byte, width int, s string) []byte {
 var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
 // encodeJob returns the stored record of j.
-func encodeJob(j *stores.Job) string {
+func encodeJob(j *stores.Job) string { return ownString(appendJob(nil, j, 0)) }
+
+// ownString returns the bytes of b as a string without copying them: b
+// must be a buffer nothing writes after the call (as strings.Builder does).
+func ownString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// appendJob appends the stored record of j to b, growing b to leave room
+// for spare more bytes after it.
+func appendJob(b []byte, j *stores.Job, spare int) []byte {
 	mult := ""
 	if j.RetryPolicy.Multiplier != 0 {
 		mult = strconv.FormatFloat(j.RetryPolicy.Multiplier, 'g', -1, 64)
@@ -119,7 +136,7 @@ func encodeJob(j *stores.Job) string {
 	for _, f := range fields {
 		size += len(f)
 	}
-	b := make([]byte, 0, size)
+	b = slices.Grow(b, size+spare)
 	b = append(b, statusCodes[j.Status])
 	b = appendPad19(b, j.Attempt)
 	b = appendT(b, j.DispatchedAt)
@@ -140,8 +157,7 @@ func encodeJob(j *stores.Job) string {
 		b = appendField(b, 3, f)
 	}
 	b = appendField(b, 8, string(j.Args))
-	b = appendField(b, 8, j.LastError)
-	return string(b)
+	return appendField(b, 8, j.LastError)
 }
 
 func marshal(v any) string {

@@ -57,42 +57,54 @@ func isPlain(j *stores.Job) bool {
 // that names one id twice is rejected here.
 func (s *jobStore) enqueuePlain(ctx context.Context, jobs []*stores.Job) error {
 	k := s.keys()
-	ids := make([]any, len(jobs))
-	recs := make([]any, 0, 2*len(jobs))
-	live := make([]goredis.Z, len(jobs))
-	ready := make([]goredis.Z, len(jobs))
-	var queues []any
-	seen := make(map[string]bool, len(jobs))
-	lastQ := ""
-	for i, j := range jobs {
-		if seen[j.ID] {
-			return fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, j.ID)
-		}
-		seen[j.ID] = true
-		rec := encodeJob(j)
-		ids[i] = j.ID
-		recs = append(recs, j.ID, rec)
-		live[i].Member = liveMember(rec)
-		ready[i].Member = readyMember(rec, len(j.Queue))
-		if i == 0 || j.Queue != lastQ {
-			lastQ = j.Queue
-			queues = append(queues, rec[recFixed:recFixed+3+len(j.Queue)])
-		}
+	a, err := newPlainArgs(jobs, k[kByStatus], k[kReadyQ])
+	if err != nil {
+		return err
 	}
 	pipe := s.b.c.TxPipeline()
-	check := scriptEnqueueCheck.Eval(ctx, pipe, s.b.k.plain, ids...)
-	pipe.HSet(ctx, k[kJobs], recs...)
-	pipe.ZAdd(ctx, k[kByStatus], live...)
-	pipe.ZAdd(ctx, k[kReadyQ], ready...)
-	pipe.SAdd(ctx, k[kQueues], queues...)
+	check := scriptEnqueueCheck.Eval(ctx, pipe, s.b.k.plain, a.ids...)
+	pipe.HSet(ctx, k[kJobs], a.recs...)
+	pipe.Do(ctx, a.live...)
+	pipe.Do(ctx, a.ready...)
+	pipe.SAdd(ctx, k[kQueues], a.queues...)
 	scriptEnqueueRelease.Eval(ctx, pipe, s.b.k.plain)
-	_, err := pipe.Exec(ctx)
+	_, err = pipe.Exec(ctx)
 	if n, cerr := check.Int(); cerr == nil && n == 1 {
 		return fmt.Errorf("%w: job id", stores.ErrAlreadyExists)
 	} else if cerr != nil {
 		return s.b.wrap(cerr, "enqueue")
 	}
 	return s.b.wrap(err, "enqueue")
+}
+
+// plainArgs are the arguments of a plain enqueue's commands: the ids (for
+// enqueue_check.lua), the HSET pairs of id and record, the two ZADD commands
+// whole, the SADD members.
+type plainArgs struct{ ids, recs, live, ready, queues []any }
+
+// newPlainArgs encodes jobs for enqueuePlain, or fails when an id repeats.
+func newPlainArgs(jobs []*stores.Job, bystatus, readyq string) (plainArgs, error) {
+	a := plainArgs{ids: make([]any, len(jobs)), recs: make([]any, 0, 2*len(jobs)),
+		live: make([]any, 0, 2+2*len(jobs)), ready: make([]any, 0, 2+2*len(jobs))}
+	a.live = append(a.live, "zadd", bystatus)
+	a.ready = append(a.ready, "zadd", readyq)
+	seen := make(map[string]bool, len(jobs))
+	for i, j := range jobs {
+		if seen[j.ID] {
+			return plainArgs{}, fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, j.ID)
+		}
+		seen[j.ID] = true
+		s, rec, live := plainRecord(j)
+		id := any(j.ID)
+		a.ids[i] = id
+		a.recs = append(a.recs, id, s[:rec])
+		a.live = append(a.live, "0", s[rec:live])
+		a.ready = append(a.ready, "0", s[live:])
+		if i == 0 || j.Queue != jobs[i-1].Queue {
+			a.queues = append(a.queues, s[live:live+3+len(j.Queue)])
+		}
+	}
+	return a, nil
 }
 
 func (s *jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {

@@ -26,14 +26,21 @@ func loadScript(name string) *goredis.Script {
 }
 
 // loadBareScript returns the script scripts/name.lua alone, without
-// lib.lua: the scripts of a plain enqueue's transaction, which are sent with
-// EVAL (whole, every time; see enqueue_check.lua), so they are kept small.
+// lib.lua and without its comment lines: the scripts of a plain enqueue's
+// transaction, which are sent with EVAL, whole, every time (see
+// enqueue_check.lua), so they are kept small.
 func loadBareScript(name string) *goredis.Script {
 	body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
 	if err != nil {
 		panic(err)
 	}
-	return goredis.NewScript(string(body))
+	var code []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "--") && line != "" {
+			code = append(code, line)
+		}
+	}
+	return goredis.NewScript(strings.Join(code, "\n"))
 }
 
 // The scripts, one per file; each file's header lists its KEYS and ARGV.
