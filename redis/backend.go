@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
@@ -80,6 +81,8 @@ func newBackend(c goredis.UniversalClient, prefix string) *Backend {
 type Backend struct {
 	c goredis.UniversalClient
 	k keys
+	// hold is canHold's answer once asked: 1 yes, 2 no (0: not yet).
+	hold atomic.Int32
 
 	jobs        jobStore
 	history     historyStore

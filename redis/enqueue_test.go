@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -57,18 +60,41 @@ func snapshot(t *testing.T, ctx context.Context, b *Backend) map[string]string {
 // batch longer than one HMGET chunk; with or without readyq and queues
 // keys) or with one id twice is ErrAlreadyExists and leaves every key of
 // the store as it was (enqueue_check.lua holds the keys the batch writes,
-// enqueue_release.lua puts them back); the store works on afterwards.
+// enqueue_release.lua puts them back); the store works on afterwards. On a
+// server that denies RENAME the same holds through enqueue.lua.
 func TestJ1_RejectedPlainBatchChangesNothing(t *testing.T) {
 	t.Run("standalone", func(t *testing.T) {
 		requireServer(t, testAddr())
-		testRejectedPlainBatch(t, openBackend(t, standaloneDSN()))
+		testRejectedPlainBatch(t, openBackend(t, standaloneDSN()), 1)
 	})
 	t.Run("cluster", func(t *testing.T) {
-		testRejectedPlainBatch(t, openBackend(t, clusterDSN(t)))
+		testRejectedPlainBatch(t, openBackend(t, clusterDSN(t)), 1)
+	})
+	// A server that denies RENAME: plain batches take enqueue.lua.
+	t.Run("no RENAME", func(t *testing.T) {
+		server, err := exec.LookPath("redis-server")
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("redis-server is not installed")
+			}
+			t.Skip("redis-server is not installed: install it to run this test")
+		}
+		port, err := freePort()
+		must(t, err)
+		dir := t.TempDir()
+		cmd := exec.Command(server, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"), "--rename-command", "RENAME", "")
+		must(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		must(t, waitPing(addr))
+		testRejectedPlainBatch(t, openBackend(t, "redis://"+addr+"/0"), 2)
 	})
 }
 
-func testRejectedPlainBatch(t *testing.T, b *Backend) {
+// testRejectedPlainBatch runs the rejections on b, where canHold must answer
+// hold (1: the plain transaction, 2: enqueue.lua).
+func testRejectedPlainBatch(t *testing.T, b *Backend, hold int32) {
 	s := stores.Wrap(DriverName, b)
 	t.Cleanup(func() { s.Close() })
 	ctx := ctxT(t)
@@ -133,6 +159,10 @@ func testRejectedPlainBatch(t *testing.T, b *Backend) {
 	twice[0].ID = stores.NewID()
 	twice[2].ID = twice[0].ID
 	reject("one id twice", twice)
+
+	if b.hold.Load() != hold {
+		t.Fatalf("canHold's answer %d, want %d", b.hold.Load(), hold)
+	}
 
 	// The store works on: the held keys came back whole.
 	more := newJobs(1100, "a")

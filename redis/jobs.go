@@ -28,7 +28,13 @@ func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
 // enqueuePlain and any other batch with enqueue.lua (J1).
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
 	if !slices.ContainsFunc(jobs, func(j *stores.Job) bool { return !isPlain(j) }) {
-		return s.enqueuePlain(ctx, jobs)
+		ok, err := s.canHold(ctx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return s.enqueuePlain(ctx, jobs)
+		}
 	}
 	args := make([]any, len(jobs))
 	for i, j := range jobs {
@@ -44,6 +50,33 @@ func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
 func isPlain(j *stores.Job) bool {
 	return j.Status == stores.StatusPending && j.ScheduledAt.IsZero() && j.WorkerID == "" &&
 		j.FollowerNodeID == "" && j.UniqueKey == "" && j.ScheduleID == ""
+}
+
+// canHold reports whether the server lets this client RENAME, which a
+// rejected plain enqueue needs to hold its keys (enqueue_check.lua): were
+// RENAME denied (an ACL, rename-command), the batch's writes would run. It
+// asks once, with a RENAME of a holding key onto itself, which a server
+// that allows it answers with OK or "no such key". Without RENAME every
+// batch goes through enqueue.lua.
+func (s *jobStore) canHold(ctx context.Context) (bool, error) {
+	switch s.b.hold.Load() {
+	case 1:
+		return true, nil
+	case 2:
+		return false, nil
+	}
+	key := s.b.k.plain[len(plainKeyNames)]
+	err := s.b.c.Rename(ctx, key, key).Err()
+	var rerr goredis.Error
+	switch {
+	case err == nil || errors.As(err, &rerr) && strings.Contains(rerr.Error(), "no such key"):
+		s.b.hold.Store(1)
+		return true, nil
+	case errors.As(err, &rerr):
+		s.b.hold.Store(2)
+		return false, nil
+	}
+	return false, s.b.wrap(err, "enqueue")
 }
 
 // enqueuePlain stores plain pending jobs, all or none (J1), in one MULTI/EXEC
