@@ -90,13 +90,13 @@ func (s *jobStore) canHold(ctx context.Context) (bool, error) {
 // that names one id twice is rejected here.
 func (s *jobStore) enqueuePlain(ctx context.Context, jobs []*stores.Job) error {
 	k := s.keys()
-	a, err := newPlainArgs(jobs, k[kByStatus], k[kReadyQ])
+	a, err := newPlainArgs(jobs, k[kJobs], k[kByStatus], k[kReadyQ])
 	if err != nil {
 		return err
 	}
 	pipe := s.b.c.TxPipeline()
 	check := scriptEnqueueCheck.Eval(ctx, pipe, s.b.k.plain, a.ids...)
-	pipe.HSet(ctx, k[kJobs], a.recs...)
+	pipe.Do(ctx, a.hset...)
 	pipe.Do(ctx, a.live...)
 	pipe.Do(ctx, a.ready...)
 	pipe.SAdd(ctx, k[kQueues], a.queues...)
@@ -110,31 +110,35 @@ func (s *jobStore) enqueuePlain(ctx context.Context, jobs []*stores.Job) error {
 	return s.b.wrap(err, "enqueue")
 }
 
-// plainArgs are the arguments of a plain enqueue's commands: the ids (for
-// enqueue_check.lua), the HSET pairs of id and record, the two ZADD commands
-// whole, the SADD members.
-type plainArgs struct{ ids, recs, live, ready, queues []any }
+// plainArgs are the arguments of a plain enqueue: the ids (for
+// enqueue_check.lua), the HSET of ids and records and the two ZADD
+// commands whole, the SADD's queues.
+type plainArgs struct{ ids, hset, live, ready, queues []any }
 
 // newPlainArgs encodes jobs for enqueuePlain, or fails when an id repeats.
-func newPlainArgs(jobs []*stores.Job, bystatus, readyq string) (plainArgs, error) {
-	a := plainArgs{ids: make([]any, len(jobs)), recs: make([]any, 0, 2*len(jobs)),
-		live: make([]any, 0, 2+2*len(jobs)), ready: make([]any, 0, 2+2*len(jobs))}
-	a.live = append(a.live, "zadd", bystatus)
-	a.ready = append(a.ready, "zadd", readyq)
-	seen := make(map[string]bool, len(jobs))
+func newPlainArgs(jobs []*stores.Job, jobsKey, bystatus, readyq string) (plainArgs, error) {
+	n := len(jobs)
+	a := plainArgs{ids: make([]any, n), hset: make([]any, 2, 2+2*n),
+		live: make([]any, 2, 2+2*n), ready: make([]any, 2, 2+2*n)}
+	a.hset[0], a.hset[1] = "hset", jobsKey
+	a.live[0], a.live[1] = "zadd", bystatus
+	a.ready[0], a.ready[1] = "zadd", readyq
+	ids := make([]string, n)
 	for i, j := range jobs {
-		if seen[j.ID] {
-			return plainArgs{}, fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, j.ID)
-		}
-		seen[j.ID] = true
 		s, rec, live := plainRecord(j)
 		id := any(j.ID)
-		a.ids[i] = id
-		a.recs = append(a.recs, id, s[:rec])
+		ids[i], a.ids[i] = j.ID, id
+		a.hset = append(a.hset, id, s[:rec])
 		a.live = append(a.live, "0", s[rec:live])
 		a.ready = append(a.ready, "0", s[live:])
 		if i == 0 || j.Queue != jobs[i-1].Queue {
 			a.queues = append(a.queues, s[live:live+3+len(j.Queue)])
+		}
+	}
+	slices.Sort(ids)
+	for i := 1; i < n; i++ {
+		if ids[i] == ids[i-1] {
+			return plainArgs{}, fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, ids[i])
 		}
 	}
 	return a, nil
