@@ -5,8 +5,9 @@
 //	s, err := stores.Open("redis", "redis://cache:6379/0?prefix=orchestrix")
 //
 // Every operation that touches more than one key or reads before it writes
-// is one Lua script (scripts/*.lua), so it is atomic on the server and N
-// concurrent callers in any number of processes never interleave (J4, E4).
+// is one Lua script (scripts/*.lua), or for the enqueue of plain jobs one
+// MULTI/EXEC transaction, so it is atomic on the server and N concurrent
+// callers in any number of processes never interleave (J4, E4).
 // keys.go documents the key layout, README.md the clock rule, memory use and
 // the Cluster trade-offs.
 package redis
