@@ -45,6 +45,21 @@ func cgiCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// cgiServerCPU returns the CPU time (user + system) of the process
+// CGI_SERVER_PID (the server), 0 without it.
+func cgiServerCPU(t *testing.T) time.Duration {
+	pid := os.Getenv("CGI_SERVER_PID")
+	if pid == "" {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	must(t, err)
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
 // cgiCtl runs callgrind_control with args while pinging the server, which
 // callgrind only answers while the server runs.
 func cgiCtl(t *testing.T, c *goredis.Client, pid string, args ...string) {
@@ -218,7 +233,8 @@ func TestCGInsert(t *testing.T) {
 
 // TestCGClient measures the client's CPU time per enqueued job against a
 // server (CGI_DSN, on a fresh prefix it deletes at the end): CGI_N plain
-// jobs (default 100,000), 4 callers, batches of 500, as bench's insert.
+// jobs (default 100,000), 4 callers, batches of 500, as bench's insert;
+// with CGI_SERVER_PID, the server's CPU time per job too (from /proc).
 func TestCGClient(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("CGI_N"))
 	if n == 0 {
@@ -250,7 +266,7 @@ func TestCGClient(t *testing.T) {
 			done <- true
 		}()
 	}
-	c0, t0 := cgiCPU(), time.Now()
+	c0, s0, t0 := cgiCPU(), cgiServerCPU(t), time.Now()
 	for i := 0; i < n; i += 500 {
 		ch <- jobs[i:min(i+500, n)]
 	}
@@ -258,6 +274,7 @@ func TestCGClient(t *testing.T) {
 	for w := 0; w < 4; w++ {
 		<-done
 	}
-	cpu, el := cgiCPU()-c0, time.Since(t0)
-	t.Logf("client %.2f µs/job, %.0f jobs/s", float64(cpu.Nanoseconds())/1000/float64(n), float64(n)/el.Seconds())
+	cpu, scpu, el := cgiCPU()-c0, cgiServerCPU(t)-s0, time.Since(t0)
+	t.Logf("client %.2f µs/job, server %.2f µs/job, %.0f jobs/s", float64(cpu.Nanoseconds())/1000/float64(n),
+		float64(scpu.Nanoseconds())/1000/float64(n), float64(n)/el.Seconds())
 }

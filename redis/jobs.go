@@ -27,6 +27,9 @@ func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
 // EnqueueMany stores a batch of plain pending jobs (isPlain) with
 // enqueuePlain and any other batch with enqueue.lua (J1).
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
 	if !slices.ContainsFunc(jobs, func(j *stores.Job) bool { return !isPlain(j) }) {
 		ok, err := s.canHold(ctx)
 		if err != nil {
