@@ -99,3 +99,70 @@ func BenchmarkLeanCycle(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
 }
+
+// BenchmarkBurndownCycle is one batch of the work phase of `orchestrix-store
+// bench --driver inmemory` per op, through the portable Store: Dispatch
+// with Start and CompleteMany (lean), plus one Logs().Append of a line per
+// job and one History().AppendMany of a row per job with their IDs left
+// empty (full), as the bench's client builds them. The batch's EnqueueMany
+// is outside the timer; the store keeps every finished job, log line and
+// history row, as the bench's does, so the live heap grows with b.N.
+func BenchmarkBurndownCycle(b *testing.B) {
+	for _, full := range []bool{false, true} {
+		name := "lean"
+		if full {
+			name = "full"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := stores.Open(DriverName, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			const n = 1000
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				batch := make([]*stores.Job, n)
+				for i := range batch {
+					batch[i] = &stores.Job{Type: "bench", Queue: "q", Args: []byte(`{"n":1}`)}
+				}
+				if err := s.Jobs().EnqueueMany(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				started := time.Now()
+				got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"q"}, Limit: n, WorkerID: "w", Now: started, Start: true})
+				if err != nil || len(got) != n {
+					b.Fatalf("dispatched %d: %v", len(got), err)
+				}
+				if full {
+					finished := time.Now()
+					entries := make([]*stores.LogEntry, len(got))
+					rows := make([]*stores.JobHistory, len(got))
+					for i, j := range got {
+						entries[i] = &stores.LogEntry{JobID: j.ID, Timestamp: finished, Level: "info", Message: "bench job ran on w"}
+						rows[i] = &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: "w", StartedAt: started,
+							CompletedAt: finished, Status: stores.StatusCompleted, Duration: finished.Sub(started)}
+					}
+					if err := s.Logs().Append(ctx, entries); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.History().AppendMany(ctx, rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+				refs := make([]stores.Ref, n)
+				for i, j := range got {
+					refs[i] = j.Ref()
+				}
+				done, err := s.Jobs().CompleteMany(ctx, refs, time.Now())
+				if err != nil || errors.Join(done...) != nil {
+					b.Fatal(err, errors.Join(done...))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
+		})
+	}
+}
