@@ -52,7 +52,7 @@ func (Driver) Open(ctx context.Context, dsn string) (stores.Backend, error) {
 func New() *Backend {
 	db := &db{}
 	db.jobs = newJobTable()
-	records := recordsByJob{} // shared: a job's log lines and history rows
+	records := newJobRecords() // shared: a job's log lines and history rows
 	db.history = newHistoryTable(records)
 	db.logs = newLogTable(records)
 	db.deadLetters = newDeadLetterTable()

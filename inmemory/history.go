@@ -1,101 +1,90 @@
 package inmemory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
-
-	"github.com/google/btree"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
 )
 
+// histRec is a stored attempt: integers only (slab.go). Its text is
+// WorkerID, Status and Error back to back in the table's arena.
+type histRec struct {
+	seq uint64 // insertion order, from 1; 0: a free slot
+	recordText
+	job                uint32 // its jobRecords entry
+	attempt            int
+	started, completed instant
+	duration           time.Duration
+	links              links // the job's previous and next attempts, in attemptCmp order
+}
+
+func histText(r *histRec) *recordText { return &r.recordText }
+
+func histLinks(r *histRec) *links { return &r.links }
+
 // historyTable holds job attempts (L1).
 type historyTable struct {
-	byID map[string]*histRow
-	// byJob keeps each job's attempts sorted by (Attempt, StartedAt, ID).
-	// The map is shared with the log table (jobRecords.hist).
-	byJob recordsByJob
-	// finished orders rows with a CompletedAt by (CompletedAt, ID): Purge.
-	finished *btree.BTreeG[*histRow]
+	rows slab[histRec]
+	ids  idIndex
+	// byJob lists each job's attempts in (Attempt, StartedAt, ID) order;
+	// shared with the log table.
+	byJob *jobRecords
+	// finished orders the rows with a CompletedAt by (CompletedAt, seq):
+	// Purge.
+	finished sortedIndex[timeKey]
+	text     textArena
+	seq      uint64
 }
 
-// histRow is a stored attempt with what the finished order compares,
-// computed once: CompletedAt as integers and the ID as 128 bits when it is
-// a canonical UUID.
-type histRow struct {
-	stores.JobHistory
-	id   idKey
-	sec  int64
-	nsec int32
+func newHistoryTable(byJob *jobRecords) *historyTable {
+	return &historyTable{ids: newIDIndex(), byJob: byJob, text: newTextArena()}
 }
 
-func newHistoryTable(byJob recordsByJob) *historyTable {
-	return &historyTable{
-		byID:  map[string]*histRow{},
-		byJob: byJob,
-		finished: newTree(func(a, b *histRow) bool {
-			if a.sec != b.sec {
-				return a.sec < b.sec
-			}
-			if a.nsec != b.nsec {
-				return a.nsec < b.nsec
-			}
-			if a.id.canon && b.id.canon {
-				if a.id.hi != b.id.hi {
-					return a.id.hi < b.id.hi
-				}
-				return a.id.lo < b.id.lo
-			}
-			return a.ID < b.ID
-		}),
-	}
+// jobList is the attempt list of the job entry at slot.
+func (t *historyTable) jobList(slot uint32) list[histRec] {
+	jr := t.byJob.at(slot)
+	return list[histRec]{&t.rows, histLinks, &jr.histHead, &jr.histTail}
 }
 
-func attemptCmp(a, b *histRow) int {
-	if a.Attempt != b.Attempt {
-		return a.Attempt - b.Attempt
-	}
-	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+// attemptCmp orders the rows at slots a and b by (Attempt, StartedAt, ID).
+func (t *historyTable) attemptCmp(a, b uint32) int {
+	ra, rb := t.rows.at(a), t.rows.at(b)
+	if c := cmp.Compare(ra.attempt, rb.attempt); c != 0 {
 		return c
 	}
-	switch {
-	case a.ID < b.ID:
-		return -1
-	case a.ID > b.ID:
-		return 1
+	if c := ra.started.key(0).cmp(rb.started.key(0)); c != 0 {
+		return c
 	}
-	return 0
+	return t.ids.compareNames(ra.id, a, rb.id, b)
 }
 
-func (t *historyTable) remove(h *histRow) {
-	delete(t.byID, h.ID)
-	if m, ok := t.finished.Min(); ok && m == h {
-		t.finished.DeleteMin()
-	} else {
-		t.finished.Delete(h)
+// remove deletes the row at slot from the table and every index.
+func (t *historyTable) remove(slot uint32) {
+	r := t.rows.at(slot)
+	t.jobList(r.job).unlink(slot)
+	t.byJob.dropIfEmpty(r.job)
+	t.ids.remove(r.id, slot)
+	if !r.completed.isZero() {
+		t.finished.delete(r.completed.key(r.seq))
 	}
-	if rec := t.byJob[h.JobID]; rec != nil {
-		if i, ok := slices.BinarySearchFunc(rec.hist, h, attemptCmp); ok {
-			rec.hist = slices.Delete(rec.hist, i, i+1)
-		}
-		t.byJob.dropIfEmpty(h.JobID, rec)
-	}
+	text := r.recordText
+	t.rows.release(slot)
+	freeText(&t.text, &text, &t.rows, histText)
 }
 
 // removeJob deletes every attempt of a job (J9 Purge).
 func (t *historyTable) removeJob(jobID string) {
-	rec := t.byJob[jobID]
-	if rec == nil {
+	js := t.byJob.lookup(jobID)
+	if js == 0 {
 		return
 	}
-	for _, h := range rec.hist {
-		delete(t.byID, h.ID)
-		t.finished.Delete(h)
+	// The job's entry is dropped (zeroed) with its last record.
+	for s := t.byJob.at(js).histHead; s != 0; s = t.byJob.at(js).histHead {
+		t.remove(s)
 	}
-	rec.hist = nil
-	t.byJob.dropIfEmpty(jobID, rec)
 }
 
 // historyStore implements stores.HistoryStore (L1).
@@ -117,26 +106,37 @@ func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory)
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.history
+	seq0 := t.seq
 	for i, h := range rows {
-		if _, ok := t.byID[h.ID]; ok {
+		slot := t.rows.alloc()
+		id, ok := t.ids.add(h.ID, slot)
+		if !ok {
+			t.rows.release(slot)
 			for _, back := range rows[:i] {
-				t.remove(t.byID[back.ID])
+				s, _ := t.ids.get(back.ID)
+				t.remove(s)
 			}
+			t.seq = seq0
 			return fmt.Errorf("history %s: %w", h.ID, stores.ErrAlreadyExists)
 		}
-		t.insert(&histRow{JobHistory: *h, id: idKeyOf(h.ID), sec: h.CompletedAt.Unix(), nsec: int32(h.CompletedAt.Nanosecond())})
+		t.seq++
+		r := t.rows.at(slot)
+		r.seq, r.id, r.attempt, r.duration = t.seq, id, h.Attempt, h.Duration
+		r.started, r.completed = instantOf(h.StartedAt), instantOf(h.CompletedAt)
+		r.putText(&t.text, h.WorkerID, string(h.Status), h.Error)
+		r.job = t.byJob.add(h.JobID)
+		// Attempts mostly come in order: search from the last.
+		l := t.jobList(r.job)
+		at := *l.tail
+		for at != 0 && t.attemptCmp(slot, at) < 0 {
+			at = t.rows.at(at).links.prev
+		}
+		l.insertAfter(at, slot)
+		if !r.completed.isZero() {
+			t.finished.insert(r.completed.key(r.seq), slot)
+		}
 	}
 	return nil
-}
-
-func (t *historyTable) insert(h *histRow) {
-	t.byID[h.ID] = h
-	rec := t.byJob.add(h.JobID)
-	i, _ := slices.BinarySearchFunc(rec.hist, h, attemptCmp)
-	rec.hist = slices.Insert(rec.hist, i, h)
-	if !h.CompletedAt.IsZero() {
-		t.finished.ReplaceOrInsert(h)
-	}
 }
 
 // ListByJob implements stores.HistoryStore.
@@ -145,14 +145,24 @@ func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.Jo
 		return nil, err
 	}
 	defer s.db.mu.RUnlock()
-	var rows []*histRow
-	if rec := s.db.history.byJob[jobID]; rec != nil {
-		rows = rec.hist
+	t := s.db.history
+	var slots []uint32
+	if js := t.byJob.lookup(jobID); js != 0 {
+		for s := t.byJob.at(js).histHead; s != 0; s = t.rows.at(s).links.next {
+			slots = append(slots, s)
+		}
 	}
-	out := make([]*stores.JobHistory, len(rows))
-	for i, h := range rows {
-		c := h.JobHistory
-		out[i] = &c
+	text := pageText(&t.ids, &t.text, &t.rows, slots, histText)
+	rows := make([]stores.JobHistory, len(slots))
+	out := make([]*stores.JobHistory, len(slots))
+	for i, slot := range slots {
+		r := t.rows.at(slot)
+		h := &rows[i]
+		var status string
+		h.ID, h.WorkerID, status, h.Error = text.fields(&t.ids, &r.recordText, slot)
+		h.JobID, h.Attempt, h.Status = jobID, r.attempt, stores.JobStatus(status)
+		h.StartedAt, h.CompletedAt, h.Duration = r.started.time(), r.completed.time(), r.duration
+		out[i] = h
 	}
 	return out, nil
 }
@@ -165,16 +175,23 @@ func (s historyStore) Purge(ctx context.Context, before time.Time, limit int) (i
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.history
-	var old []*histRow
-	t.finished.Ascend(func(h *histRow) bool {
-		if !h.CompletedAt.Before(before) {
+	return purgeBefore(&t.finished, before, limit, t.remove), nil
+}
+
+// purgeBefore removes the first records of a time order, at most limit,
+// whose instant is before the cut-off, and returns how many.
+func purgeBefore(order *sortedIndex[timeKey], before time.Time, limit int, remove func(slot uint32)) int {
+	cut := instantOf(before)
+	var old []uint32
+	order.ascend(func(k timeKey, slot uint32) bool {
+		if !(instant{k.sec, k.nsec}).before(cut) {
 			return false
 		}
-		old = append(old, h)
+		old = append(old, slot)
 		return len(old) < limit
 	})
-	for _, h := range old {
-		t.remove(h)
+	for _, slot := range old {
+		remove(slot)
 	}
-	return len(old), nil
+	return len(old)
 }

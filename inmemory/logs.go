@@ -1,84 +1,74 @@
 package inmemory
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/google/btree"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
 )
 
-// logRow is a stored log entry with its place in the written order and its
-// Timestamp as integers (the byTime order compares them).
-type logRow struct {
-	seq  uint64
-	sec  int64
-	nsec int32
-	e    stores.LogEntry
+// logRec is a stored log entry: integers only (slab.go). Its text is
+// Level, Message and Exception back to back in the table's arena.
+type logRec struct {
+	seq uint64 // place in the written order, from 1; 0: a free slot
+	recordText
+	job   uint32 // its jobRecords entry
+	at    instant
+	links links // the job's previous and next entries, in written order
 }
+
+func logText(r *logRec) *recordText { return &r.recordText }
 
 // logTable holds log lines (L1).
 type logTable struct {
-	byID map[string]*logRow
-	// byJob holds each job's entries in written order (seq ascending): an
-	// append-only slice per job (jobRecords.logs), searched by seq for the
-	// cursor. The map is shared with the history table.
-	byJob recordsByJob
+	rows slab[logRec]
+	ids  idIndex
+	// byJob lists each job's entries in written order; shared with the
+	// history table.
+	byJob *jobRecords
 	// byTime orders every entry by (Timestamp, seq): Purge.
-	byTime *btree.BTreeG[*logRow]
+	byTime sortedIndex[timeKey]
+	text   textArena
 	seq    uint64
 }
 
-func newLogTable(byJob recordsByJob) *logTable {
-	return &logTable{
-		byID:  map[string]*logRow{},
-		byJob: byJob,
-		byTime: newTree(func(a, b *logRow) bool {
-			if a.sec != b.sec {
-				return a.sec < b.sec
-			}
-			if a.nsec != b.nsec {
-				return a.nsec < b.nsec
-			}
-			return a.seq < b.seq
-		}),
-	}
+func newLogTable(byJob *jobRecords) *logTable {
+	return &logTable{ids: newIDIndex(), byJob: byJob, text: newTextArena()}
 }
 
-func cmpSeq(r *logRow, seq uint64) int { return cmp.Compare(r.seq, seq) }
+func logLinks(r *logRec) *links { return &r.links }
 
-func (t *logTable) remove(r *logRow) {
-	delete(t.byID, r.e.ID)
-	if m, ok := t.byTime.Min(); ok && m == r {
-		t.byTime.DeleteMin()
-	} else {
-		t.byTime.Delete(r)
-	}
-	if rec := t.byJob[r.e.JobID]; rec != nil {
-		if i, ok := slices.BinarySearchFunc(rec.logs, r.seq, cmpSeq); ok {
-			rec.logs = slices.Delete(rec.logs, i, i+1)
-		}
-		t.byJob.dropIfEmpty(r.e.JobID, rec)
-	}
+// jobList is the written-order list of the job entry at slot.
+func (t *logTable) jobList(slot uint32) list[logRec] {
+	jr := t.byJob.at(slot)
+	return list[logRec]{&t.rows, logLinks, &jr.logHead, &jr.logTail}
+}
+
+// remove deletes the entry at slot from the table and every index.
+func (t *logTable) remove(slot uint32) {
+	r := t.rows.at(slot)
+	t.jobList(r.job).unlink(slot)
+	t.byJob.dropIfEmpty(r.job)
+	t.ids.remove(r.id, slot)
+	t.byTime.delete(r.at.key(r.seq))
+	text := r.recordText
+	t.rows.release(slot)
+	freeText(&t.text, &text, &t.rows, logText)
 }
 
 // removeJob deletes every entry of a job (J9 Purge).
 func (t *logTable) removeJob(jobID string) {
-	rec := t.byJob[jobID]
-	if rec == nil {
+	js := t.byJob.lookup(jobID)
+	if js == 0 {
 		return
 	}
-	for _, r := range rec.logs {
-		delete(t.byID, r.e.ID)
-		t.byTime.Delete(r)
+	// The job's entry is dropped (zeroed) with its last record.
+	for s := t.byJob.at(js).logHead; s != 0; s = t.byJob.at(js).logHead {
+		t.remove(s)
 	}
-	rec.logs = nil
-	t.byJob.dropIfEmpty(jobID, rec)
 }
 
 // logStore implements stores.LogStore (L1).
@@ -98,53 +88,82 @@ func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error 
 	t := s.db.logs
 	seq0 := t.seq
 	for i, e := range entries {
-		if _, ok := t.byID[e.ID]; ok {
+		slot := t.rows.alloc()
+		id, ok := t.ids.add(e.ID, slot)
+		if !ok {
+			t.rows.release(slot)
 			for _, back := range entries[:i] {
-				t.remove(t.byID[back.ID])
+				s, _ := t.ids.get(back.ID)
+				t.remove(s)
 			}
 			t.seq = seq0
 			return fmt.Errorf("log entry %s: %w", e.ID, stores.ErrAlreadyExists)
 		}
 		t.seq++
-		r := &logRow{seq: t.seq, sec: e.Timestamp.Unix(), nsec: int32(e.Timestamp.Nanosecond()), e: *e}
-		t.byID[e.ID] = r
-		t.byTime.ReplaceOrInsert(r)
-		rec := t.byJob.add(e.JobID)
-		rec.logs = append(rec.logs, r)
+		r := t.rows.at(slot)
+		r.seq, r.id, r.at = t.seq, id, instantOf(e.Timestamp)
+		r.putText(&t.text, e.Level, e.Message, e.Exception)
+		r.job = t.byJob.add(e.JobID)
+		l := t.jobList(r.job)
+		l.insertAfter(*l.tail, slot)
+		t.byTime.insert(r.at.key(r.seq), slot)
 	}
 	return nil
 }
 
 // List implements stores.LogStore. The cursor is the written-order
-// position of the last entry returned.
+// position of the last entry returned and, as a hint, its slot: while that
+// entry is stored the next page starts after it without a search.
 func (s logStore) List(ctx context.Context, jobID, cursor string, limit int) (stores.LogPage, error) {
 	var after uint64
+	var hint uint32
 	if cursor != "" {
-		n, err := strconv.ParseUint(cursor, 10, 64)
-		if err != nil || n == 0 {
+		seq, slot, _ := strings.Cut(cursor, ".")
+		n, err := strconv.ParseUint(seq, 10, 64)
+		h, err2 := strconv.ParseUint(slot, 10, 32)
+		if err != nil || err2 != nil || n == 0 {
 			return stores.LogPage{}, stores.InvalidField("cursor", "is not a cursor returned by this store")
 		}
-		after = n
+		after, hint = n, uint32(h)
 	}
 	if err := s.db.rlock(ctx); err != nil {
 		return stores.LogPage{}, err
 	}
 	defer s.db.mu.RUnlock()
-	var all []*logRow
-	if rec := s.db.logs.byJob[jobID]; rec != nil {
-		all = rec.logs
+	t := s.db.logs
+	js := t.byJob.lookup(jobID)
+	if js == 0 {
+		return stores.LogPage{}, nil
 	}
-	i, _ := slices.BinarySearchFunc(all, after+1, cmpSeq)
-	rows := all[i:min(len(all), i+limit+1)]
+	next := t.byJob.at(js).logHead
+	if after > 0 {
+		if hint > 0 && hint < t.rows.next && t.rows.at(hint).seq == after && t.rows.at(hint).job == js {
+			next = t.rows.at(hint).links.next
+		} else {
+			for next != 0 && t.rows.at(next).seq <= after {
+				next = t.rows.at(next).links.next
+			}
+		}
+	}
+	var slots []uint32
+	for ; next != 0 && len(slots) <= limit; next = t.rows.at(next).links.next {
+		slots = append(slots, next)
+	}
 	var page stores.LogPage
-	if len(rows) > limit {
-		rows = rows[:limit]
-		page.Next = strconv.FormatUint(rows[len(rows)-1].seq, 10)
+	if len(slots) > limit {
+		slots = slots[:limit]
+		last := slots[limit-1]
+		page.Next = strconv.FormatUint(t.rows.at(last).seq, 10) + "." + strconv.FormatUint(uint64(last), 10)
 	}
-	page.Entries = make([]*stores.LogEntry, len(rows))
-	for i, r := range rows {
-		e := r.e
-		page.Entries[i] = &e
+	text := pageText(&t.ids, &t.text, &t.rows, slots, logText)
+	entries := make([]stores.LogEntry, len(slots))
+	page.Entries = make([]*stores.LogEntry, len(slots))
+	for i, slot := range slots {
+		r := t.rows.at(slot)
+		e := &entries[i]
+		e.ID, e.Level, e.Message, e.Exception = text.fields(&t.ids, &r.recordText, slot)
+		e.JobID, e.Timestamp = jobID, r.at.time()
+		page.Entries[i] = e
 	}
 	return page, nil
 }
@@ -156,16 +175,5 @@ func (s logStore) Purge(ctx context.Context, before time.Time, limit int) (int, 
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.logs
-	var old []*logRow
-	t.byTime.Ascend(func(r *logRow) bool {
-		if !r.e.Timestamp.Before(before) {
-			return false
-		}
-		old = append(old, r)
-		return len(old) < limit
-	})
-	for _, r := range old {
-		t.remove(r)
-	}
-	return len(old), nil
+	return purgeBefore(&t.byTime, before, limit, t.remove), nil
 }

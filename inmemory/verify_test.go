@@ -100,59 +100,173 @@ func sameTrees[K comparable](name string, got, want map[K]*btree.BTreeG[*jobRow]
 	return nil
 }
 
-// verify checks the log indexes against byID.
-func (t *logTable) verify() error {
-	if t.byTime.Len() != len(t.byID) {
-		return fmt.Errorf("logs byTime has %d rows, byID %d", t.byTime.Len(), len(t.byID))
+// verifyRecords checks the slab, ID index and text arena of a record
+// table against each other: every live slot is filed under its ID and only
+// those, and the arena's live text is the records' text.
+func verifyRecords[R any](name string, rows *slab[R], ids *idIndex, arena *textArena, seq func(*R) uint64, text func(*R) *recordText) (live []uint32, err error) {
+	textBytes := 0
+	for s := uint32(1); s < rows.next; s++ {
+		r := rows.at(s)
+		if seq(r) == 0 {
+			continue
+		}
+		live = append(live, s)
+		rt := text(r)
+		if got, ok := ids.get(ids.name(rt.id, s)); !ok || got != s {
+			return nil, fmt.Errorf("%s row %d: its ID %s is not filed under it", name, s, ids.name(rt.id, s))
+		}
+		textBytes += rt.lens.total()
 	}
+	if len(live) != rows.live() || len(live) != ids.len() {
+		return nil, fmt.Errorf("%s: %d live rows, slab counts %d, ID index %d", name, len(live), rows.live(), ids.len())
+	}
+	if len(ids.other) != len(ids.names) {
+		return nil, fmt.Errorf("%s: %d other IDs, %d names", name, len(ids.other), len(ids.names))
+	}
+	held := 0
+	for c, b := range arena.chunks {
+		held += cap(b)
+		if b == nil && arena.live[c] != 0 {
+			return nil, fmt.Errorf("%s text: released chunk %d has %d live bytes", name, c, arena.live[c])
+		}
+	}
+	if textBytes != arena.total || held != arena.held {
+		return nil, fmt.Errorf("%s text: rows hold %d bytes, arena counts %d live; chunks hold %d, arena counts %d", name, textBytes, arena.total, held, arena.held)
+	}
+	return live, nil
+}
+
+// verifyList checks one job's list: linked both ways, in order, every
+// record filed under the job; it returns the list's slots.
+func verifyList[R any](name string, l list[R], job uint32, jobOf func(*R) uint32, less func(a, b uint32) bool) ([]uint32, error) {
+	var slots []uint32
+	prev := uint32(0)
+	for s := *l.head; s != 0; s = l.links(l.s.at(s)).next {
+		r := l.s.at(s)
+		if jobOf(r) != job || l.links(r).prev != prev {
+			return nil, fmt.Errorf("%s of job entry %d: row %d misfiled or mislinked", name, job, s)
+		}
+		if prev != 0 && !less(prev, s) {
+			return nil, fmt.Errorf("%s of job entry %d out of order at row %d", name, job, s)
+		}
+		slots = append(slots, s)
+		prev = s
+	}
+	if *l.tail != prev {
+		return nil, fmt.Errorf("%s of job entry %d: tail %d, last row %d", name, job, *l.tail, prev)
+	}
+	return slots, nil
+}
+
+// verify checks the job records map: every entry is filed under its job ID
+// and holds something.
+func (m *jobRecords) verify() error {
 	n := 0
-	for job, rec := range t.byJob {
-		if len(rec.logs) == 0 && len(rec.hist) == 0 {
-			return fmt.Errorf("records of job %s: empty entry kept", job)
+	for s := uint32(1); s < m.recs.next; s++ {
+		r := m.recs.at(s)
+		if *r == (jobRec{}) {
+			continue
 		}
-		rows := rec.logs
-		n += len(rows)
-		for i, r := range rows {
-			if r.e.JobID != job || t.byID[r.e.ID] != r {
-				return fmt.Errorf("log row %s misfiled under job %s", r.e.ID, job)
-			}
-			if i > 0 && rows[i-1].seq >= r.seq {
-				return fmt.Errorf("logs of job %s out of written order at %d", job, i)
-			}
-			if g, _ := t.byTime.Get(r); g != r {
-				return fmt.Errorf("log row %s missing from byTime", r.e.ID)
-			}
+		n++
+		if r.logHead == 0 && r.histHead == 0 {
+			return fmt.Errorf("records of job %s: empty entry kept", m.ids.name(r.id, s))
+		}
+		if got, _ := m.ids.get(m.ids.name(r.id, s)); got != s {
+			return fmt.Errorf("records of job %s not filed under slot %d", m.ids.name(r.id, s), s)
 		}
 	}
-	if n != len(t.byID) {
-		return fmt.Errorf("logs byJob holds %d rows, byID %d", n, len(t.byID))
+	if n != m.recs.live() || n != m.ids.len() {
+		return fmt.Errorf("job records: %d entries, slab counts %d, ID index %d", n, m.recs.live(), m.ids.len())
 	}
 	return nil
 }
 
-// verify checks the history indexes against byID.
-func (t *historyTable) verify() error {
-	n, finished := 0, 0
-	for job, rec := range t.byJob {
-		if len(rec.logs) == 0 && len(rec.hist) == 0 {
-			return fmt.Errorf("records of job %s: empty entry kept", job)
-		}
-		rows := rec.hist
-		for i, h := range rows {
-			if h.JobID != job || t.byID[h.ID] != h {
-				return fmt.Errorf("history row %s misfiled under job %s", h.ID, job)
-			}
-			if i > 0 && attemptCmp(rows[i-1], h) >= 0 {
-				return fmt.Errorf("history of job %s out of order at %d", job, i)
-			}
-			if !h.CompletedAt.IsZero() {
-				finished++
-			}
-		}
-		n += len(rows)
+// verify checks the log indexes against the rows.
+func (t *logTable) verify() error {
+	live, err := verifyRecords("logs", &t.rows, &t.ids, &t.text, func(r *logRec) uint64 { return r.seq }, logText)
+	if err != nil {
+		return err
 	}
-	if n != len(t.byID) || finished != t.finished.Len() {
-		return fmt.Errorf("history: byJob %d rows, byID %d, finished %d of %d", n, len(t.byID), t.finished.Len(), finished)
+	if err := t.byJob.verify(); err != nil {
+		return err
+	}
+	listed := 0
+	for js := uint32(1); js < t.byJob.recs.next; js++ {
+		slots, err := verifyList("logs", t.jobList(js), js, func(r *logRec) uint32 { return r.job },
+			func(a, b uint32) bool { return t.rows.at(a).seq < t.rows.at(b).seq })
+		if err != nil {
+			return err
+		}
+		listed += len(slots)
+	}
+	if listed != len(live) || t.byTime.len() != len(live) {
+		return fmt.Errorf("logs: %d rows, %d in job lists, %d in byTime", len(live), listed, t.byTime.len())
+	}
+	for _, s := range live {
+		r := t.rows.at(s)
+		if got, ok := t.byTime.get(r.at.key(r.seq)); !ok || got != s {
+			return fmt.Errorf("log row %d missing from byTime", s)
+		}
+	}
+	return verifySorted("logs byTime", &t.byTime)
+}
+
+// verify checks the history indexes against the rows.
+func (t *historyTable) verify() error {
+	live, err := verifyRecords("history", &t.rows, &t.ids, &t.text, func(r *histRec) uint64 { return r.seq }, histText)
+	if err != nil {
+		return err
+	}
+	if err := t.byJob.verify(); err != nil {
+		return err
+	}
+	listed, finished := 0, 0
+	for js := uint32(1); js < t.byJob.recs.next; js++ {
+		slots, err := verifyList("history", t.jobList(js), js, func(r *histRec) uint32 { return r.job },
+			func(a, b uint32) bool { return t.attemptCmp(a, b) < 0 })
+		if err != nil {
+			return err
+		}
+		listed += len(slots)
+	}
+	for _, s := range live {
+		r := t.rows.at(s)
+		if r.completed.isZero() {
+			continue
+		}
+		finished++
+		if got, ok := t.finished.get(r.completed.key(r.seq)); !ok || got != s {
+			return fmt.Errorf("history row %d missing from finished", s)
+		}
+	}
+	if listed != len(live) || finished != t.finished.len() {
+		return fmt.Errorf("history: %d rows, %d in job lists, finished %d of %d", len(live), listed, t.finished.len(), finished)
+	}
+	return verifySorted("history finished", &t.finished)
+}
+
+// verifySorted checks a sortedIndex's blocks: keys strictly ascending,
+// firsts in step, no empty block, the count right.
+func verifySorted[K sortKey[K]](name string, x *sortedIndex[K]) error {
+	if len(x.firsts) != len(x.blocks) {
+		return fmt.Errorf("%s: %d firsts for %d blocks", name, len(x.firsts), len(x.blocks))
+	}
+	n := 0
+	var prev K
+	for i, b := range x.blocks {
+		if len(b) == 0 || len(b) > sortedBlock || x.firsts[i] != b[0].k {
+			return fmt.Errorf("%s: block %d has %d entries, first key in step: %v", name, i, len(b), len(b) > 0 && x.firsts[i] == b[0].k)
+		}
+		for j, e := range b {
+			if (i > 0 || j > 0) && prev.cmp(e.k) >= 0 {
+				return fmt.Errorf("%s: block %d entry %d out of order", name, i, j)
+			}
+			prev = e.k
+		}
+		n += len(b)
+	}
+	if n != x.n {
+		return fmt.Errorf("%s: %d entries, counted %d", name, n, x.n)
 	}
 	return nil
 }
