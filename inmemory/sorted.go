@@ -38,6 +38,9 @@ func (x *sortedIndex[K]) len() int { return x.n }
 // block whose first key is at or before k, or 0.
 func (x *sortedIndex[K]) block(k K) int {
 	lo, hi := 0, len(x.firsts)
+	if hi > 1 && x.firsts[hi-1].cmp(k) <= 0 { // the newest keys: no search
+		return hi - 1
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if x.firsts[m].cmp(k) <= 0 {

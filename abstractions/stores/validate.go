@@ -185,24 +185,25 @@ func (c *checker) id(field string, s *string) {
 // and 23): uuid.Parse accepts it and String gives it back unchanged, so it
 // needs no parse and no new string.
 func canonicalUUID(s string) bool {
-	if len(s) != 36 {
+	if len(s) != uuidLen || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	for i := 0; i < 36; i++ {
-		b := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if b != '-' {
-				return false
-			}
-		default:
-			if !('0' <= b && b <= '9' || 'a' <= b && b <= 'f') {
-				return false
-			}
+	var bad byte
+	for _, j := range uuidHexAt {
+		bad |= notLowerHex[s[j]] | notLowerHex[s[j+1]]
+	}
+	return bad == 0
+}
+
+// notLowerHex is 0 for the bytes 0-9 and a-f, 1 for every other.
+var notLowerHex = func() (t [256]byte) {
+	for i := range t {
+		if !('0' <= i && i <= '9' || 'a' <= i && i <= 'f') {
+			t[i] = 1
 		}
 	}
-	return true
-}
+	return t
+}()
 
 // newID fills an empty UUID field with a new UUIDv7, else checks it.
 func (c *checker) newID(field string, s *string) {
