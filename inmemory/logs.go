@@ -2,7 +2,6 @@ package inmemory
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,64 +10,24 @@ import (
 )
 
 // logRec is a stored log entry: integers only (slab.go). Its text is
-// Level, Message and Exception back to back in the table's arena.
+// Level, Message and Exception back to back in the table's arena; seq is
+// its place in the written order.
 type logRec struct {
-	seq uint64 // place in the written order, from 1; 0: a free slot
-	recordText
-	job   uint32 // its jobRecords entry
-	at    instant
-	links links // the job's previous and next entries, in written order
+	recordHead
+	at instant // Timestamp
 }
 
-func logText(r *logRec) *recordText { return &r.recordText }
+func (r *logRec) head() *recordHead { return &r.recordHead }
 
-// logTable holds log lines (L1).
-type logTable struct {
-	rows slab[logRec]
-	ids  idIndex
-	// byJob lists each job's entries in written order; shared with the
-	// history table.
-	byJob *jobRecords
-	// byTime orders every entry by (Timestamp, seq): Purge.
-	byTime sortedIndex[timeKey]
-	text   textArena
-	seq    uint64
-}
+// logTable holds log lines (L1): each job's in written order, and all by
+// (Timestamp, seq) for Purge.
+type logTable = recordTable[logRec, *logRec]
 
 func newLogTable(byJob *jobRecords) *logTable {
-	return &logTable{ids: newIDIndex(), byJob: byJob, text: newTextArena()}
-}
-
-func logLinks(r *logRec) *links { return &r.links }
-
-// jobList is the written-order list of the job entry at slot.
-func (t *logTable) jobList(slot uint32) list[logRec] {
-	jr := t.byJob.at(slot)
-	return list[logRec]{&t.rows, logLinks, &jr.logHead, &jr.logTail}
-}
-
-// remove deletes the entry at slot from the table and every index.
-func (t *logTable) remove(slot uint32) {
-	r := t.rows.at(slot)
-	t.jobList(r.job).unlink(slot)
-	t.byJob.dropIfEmpty(r.job)
-	t.ids.remove(r.id, slot)
-	t.byTime.delete(r.at.key(r.seq))
-	text := r.recordText
-	t.rows.release(slot)
-	freeText(&t.text, &text, &t.rows, logText)
-}
-
-// removeJob deletes every entry of a job (J9 Purge).
-func (t *logTable) removeJob(jobID string) {
-	js := t.byJob.lookup(jobID)
-	if js == 0 {
-		return
-	}
-	// The job's entry is dropped (zeroed) with its last record.
-	for s := t.byJob.at(js).logHead; s != 0; s = t.byJob.at(js).logHead {
-		t.remove(s)
-	}
+	t := newRecordTable[logRec]("log entry", byJob,
+		func(j *jobRec) (*uint32, *uint32) { return &j.logHead, &j.logTail },
+		func(r *logRec) (instant, bool) { return r.at, true })
+	return &t
 }
 
 // logStore implements stores.LogStore (L1).
@@ -76,39 +35,20 @@ type logStore struct{ db *db }
 
 var _ stores.LogStore = logStore{}
 
-// Append implements stores.LogStore: all entries or none. Entries are
-// stored as they come; an ID already stored (before or earlier in this
-// batch) takes the batch's entries back out and fails it, leaving the
-// written-order counter where it was.
+// Append implements stores.LogStore: all entries or none (appendAll).
 func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
 	if err := s.db.lock(ctx); err != nil {
 		return err
 	}
 	defer s.db.mu.Unlock()
 	t := s.db.logs
-	seq0 := t.seq
-	for i, e := range entries {
-		slot := t.rows.alloc()
-		id, ok := t.ids.add(e.ID, slot)
-		if !ok {
-			t.rows.release(slot)
-			for _, back := range entries[:i] {
-				s, _ := t.ids.get(back.ID)
-				t.remove(s)
-			}
-			t.seq = seq0
-			return fmt.Errorf("log entry %s: %w", e.ID, stores.ErrAlreadyExists)
-		}
-		t.seq++
-		r := t.rows.at(slot)
-		r.seq, r.id, r.at = t.seq, id, instantOf(e.Timestamp)
-		r.putText(&t.text, e.Level, e.Message, e.Exception)
-		r.job = t.byJob.add(e.JobID)
-		l := t.jobList(r.job)
-		l.insertAfter(*l.tail, slot)
-		t.byTime.insert(r.at.key(r.seq), slot)
-	}
-	return nil
+	return appendAll(t, entries, func(e *stores.LogEntry) string { return e.ID },
+		func(e *stores.LogEntry, r *logRec) string {
+			r.at = instantOf(e.Timestamp)
+			r.putText(&t.text, e.Level, e.Message, e.Exception)
+			return e.JobID
+		},
+		func(l list[logRec, *logRec], slot uint32) { l.insertAfter(*l.tail, slot) })
 }
 
 // List implements stores.LogStore. The cursor is the written-order
@@ -137,32 +77,28 @@ func (s logStore) List(ctx context.Context, jobID, cursor string, limit int) (st
 	}
 	next := t.byJob.at(js).logHead
 	if after > 0 {
-		if hint > 0 && hint < t.rows.next && t.rows.at(hint).seq == after && t.rows.at(hint).job == js {
-			next = t.rows.at(hint).links.next
+		if hint > 0 && hint < t.rows.next && t.at(hint).seq == after && t.at(hint).job == js {
+			next = t.at(hint).links.next
 		} else {
-			for next != 0 && t.rows.at(next).seq <= after {
-				next = t.rows.at(next).links.next
+			for next != 0 && t.at(next).seq <= after {
+				next = t.at(next).links.next
 			}
 		}
 	}
-	var slots []uint32
-	for ; next != 0 && len(slots) <= limit; next = t.rows.at(next).links.next {
-		slots = append(slots, next)
-	}
+	slots := t.jobSlots(next, limit+1)
 	var page stores.LogPage
 	if len(slots) > limit {
 		slots = slots[:limit]
 		last := slots[limit-1]
-		page.Next = strconv.FormatUint(t.rows.at(last).seq, 10) + "." + strconv.FormatUint(uint64(last), 10)
+		page.Next = strconv.FormatUint(t.at(last).seq, 10) + "." + strconv.FormatUint(uint64(last), 10)
 	}
-	text := pageText(&t.ids, &t.text, &t.rows, slots, logText)
+	text := t.pageText(slots)
 	entries := make([]stores.LogEntry, len(slots))
 	page.Entries = make([]*stores.LogEntry, len(slots))
 	for i, slot := range slots {
-		r := t.rows.at(slot)
 		e := &entries[i]
-		e.ID, e.Level, e.Message, e.Exception = text.fields(&t.ids, &r.recordText, slot)
-		e.JobID, e.Timestamp = jobID, r.at.time()
+		e.ID, e.Level, e.Message, e.Exception = t.fields(&text, slot)
+		e.JobID, e.Timestamp = jobID, t.at(slot).at.time()
 		page.Entries[i] = e
 	}
 	return page, nil
@@ -174,6 +110,5 @@ func (s logStore) Purge(ctx context.Context, before time.Time, limit int) (int, 
 		return 0, err
 	}
 	defer s.db.mu.Unlock()
-	t := s.db.logs
-	return purgeBefore(&t.byTime, before, limit, t.remove), nil
+	return s.db.logs.purge(before, limit), nil
 }

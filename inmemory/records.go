@@ -1,6 +1,7 @@
 package inmemory
 
 import (
+	"cmp"
 	"strings"
 	"time"
 )
@@ -10,22 +11,10 @@ import (
 type u128 struct{ hi, lo uint64 }
 
 func (a u128) cmp(b u128) int {
-	switch {
-	case a.hi != b.hi:
-		return cmpUint(a.hi, b.hi)
-	default:
-		return cmpUint(a.lo, b.lo)
+	if a.hi != b.hi {
+		return cmp.Compare(a.hi, b.hi)
 	}
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.lo, b.lo)
 }
 
 // String returns the UUID's canonical text.
@@ -76,7 +65,7 @@ func (a timeKey) cmp(b timeKey) int {
 		}
 		return 1
 	}
-	return cmpUint(a.seq, b.seq)
+	return cmp.Compare(a.seq, b.seq)
 }
 
 // instant is a time.Time as integers, without its location and monotonic
@@ -265,44 +254,45 @@ func (m *jobRecords) dropIfEmpty(slot uint32) {
 // links are a record's neighbours in its job's list.
 type links struct{ prev, next uint32 }
 
-// list is a doubly linked list of records through their links, whose first
-// and last slots live in a jobRec.
-type list[R any] struct {
+// list is a doubly linked list of records through the links of their
+// heads, whose first and last slots live in a jobRec.
+type list[R any, P recordPtr[R]] struct {
 	s          *slab[R]
-	links      func(*R) *links
 	head, tail *uint32
 }
 
+func (l list[R, P]) links(slot uint32) *links { return &P(l.s.at(slot)).head().links }
+
 // insertAfter links slot after at (0: at the front).
-func (l list[R]) insertAfter(at, slot uint32) {
-	n := l.links(l.s.at(slot))
+func (l list[R, P]) insertAfter(at, slot uint32) {
+	n := l.links(slot)
 	if at == 0 {
 		n.prev, n.next = 0, *l.head
 		*l.head = slot
 	} else {
-		a := l.links(l.s.at(at))
+		a := l.links(at)
 		n.prev, n.next = at, a.next
 		a.next = slot
 	}
 	if n.next == 0 {
 		*l.tail = slot
 	} else {
-		l.links(l.s.at(n.next)).prev = slot
+		l.links(n.next).prev = slot
 	}
 }
 
 // unlink takes slot out of the list.
-func (l list[R]) unlink(slot uint32) {
-	n := l.links(l.s.at(slot))
+func (l list[R, P]) unlink(slot uint32) {
+	n := l.links(slot)
 	if n.prev == 0 {
 		*l.head = n.next
 	} else {
-		l.links(l.s.at(n.prev)).next = n.next
+		l.links(n.prev).next = n.next
 	}
 	if n.next == 0 {
 		*l.tail = n.prev
 	} else {
-		l.links(l.s.at(n.next)).prev = n.prev
+		l.links(n.next).prev = n.prev
 	}
 	n.prev, n.next = 0, 0
 }
@@ -328,40 +318,6 @@ func (r *recordText) putText(a *textArena, f0, f1, f2 string) {
 	n += copy(b[n:], f1)
 	copy(b[n:], f2)
 	r.text = ref
-}
-
-// freeText gives the record's text back to the arena and compacts the
-// arena when it asks for it, moving the text of every record of rows.
-func freeText[R any](a *textArena, r *recordText, rows *slab[R], text func(*R) *recordText) {
-	if !a.free(r.text, r.lens.total()) {
-		return
-	}
-	a.compact(func(move func(textRef, int) textRef) {
-		for s := uint32(1); s < rows.next; s++ {
-			// A free slot is zero: no text, and moving none is a no-op.
-			rt := text(rows.at(s))
-			rt.text = move(rt.text, rt.lens.total())
-		}
-	})
-}
-
-// pageText copies the IDs and text fields of the records at slots into one
-// string, in order, so the strings of a page returned are slices of one
-// allocation; read them back with take, in the same order: ID, then the
-// three fields, per record.
-func pageText[R any](ids *idIndex, a *textArena, rows *slab[R], slots []uint32, text func(*R) *recordText) textReader {
-	size := 0
-	for _, slot := range slots {
-		r := text(rows.at(slot))
-		size += ids.nameLen(r.id, slot) + r.lens.total()
-	}
-	buf := make([]byte, 0, size)
-	for _, slot := range slots {
-		r := text(rows.at(slot))
-		buf = ids.appendName(buf, r.id, slot)
-		buf = append(buf, a.bytes(r.text, r.lens.total())...)
-	}
-	return textReader{text: string(buf)}
 }
 
 // textReader hands out consecutive slices of a string.

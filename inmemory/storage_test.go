@@ -160,7 +160,7 @@ func TestLogTextArenaCompactsAndKeepsText(t *testing.T) {
 		_, err := s.Logs().Purge(ctx, at(time.Duration(cut)*time.Second), 10000)
 		must(t, err)
 		b.db.mu.Lock()
-		err = b.db.logs.verify()
+		err = verifyLogs(b.db.logs)
 		arena := b.db.logs.text
 		b.db.mu.Unlock()
 		must(t, err)

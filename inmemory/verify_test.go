@@ -100,18 +100,19 @@ func sameTrees[K comparable](name string, got, want map[K]*btree.BTreeG[*jobRow]
 	return nil
 }
 
-// verifyRecords checks the slab, ID index and text arena of a record
+// verifyRows checks the slab, ID index and text arena of a record
 // table against each other: every live slot is filed under its ID and only
 // those, and the arena's live text is the records' text.
-func verifyRecords[R any](name string, rows *slab[R], ids *idIndex, arena *textArena, seq func(*R) uint64, text func(*R) *recordText) (live []uint32, err error) {
+func (t *recordTable[R, P]) verifyRows() (live []uint32, err error) {
+	name, rows, ids, arena := t.kind, &t.rows, &t.ids, &t.text
 	textBytes := 0
 	for s := uint32(1); s < rows.next; s++ {
-		r := rows.at(s)
-		if seq(r) == 0 {
+		h := t.at(s).head()
+		if h.seq == 0 {
 			continue
 		}
 		live = append(live, s)
-		rt := text(r)
+		rt := &h.recordText
 		if got, ok := ids.get(ids.name(rt.id, s)); !ok || got != s {
 			return nil, fmt.Errorf("%s row %d: its ID %s is not filed under it", name, s, ids.name(rt.id, s))
 		}
@@ -138,12 +139,11 @@ func verifyRecords[R any](name string, rows *slab[R], ids *idIndex, arena *textA
 
 // verifyList checks one job's list: linked both ways, in order, every
 // record filed under the job; it returns the list's slots.
-func verifyList[R any](name string, l list[R], job uint32, jobOf func(*R) uint32, less func(a, b uint32) bool) ([]uint32, error) {
+func verifyList[R any, P recordPtr[R]](name string, l list[R, P], job uint32, less func(a, b uint32) bool) ([]uint32, error) {
 	var slots []uint32
 	prev := uint32(0)
-	for s := *l.head; s != 0; s = l.links(l.s.at(s)).next {
-		r := l.s.at(s)
-		if jobOf(r) != job || l.links(r).prev != prev {
+	for s := *l.head; s != 0; s = l.links(s).next {
+		if P(l.s.at(s)).head().job != job || l.links(s).prev != prev {
 			return nil, fmt.Errorf("%s of job entry %d: row %d misfiled or mislinked", name, job, s)
 		}
 		if prev != 0 && !less(prev, s) {
@@ -181,68 +181,47 @@ func (m *jobRecords) verify() error {
 	return nil
 }
 
-// verify checks the log indexes against the rows.
-func (t *logTable) verify() error {
-	live, err := verifyRecords("logs", &t.rows, &t.ids, &t.text, func(r *logRec) uint64 { return r.seq }, logText)
+// verify checks a record table's indexes against its rows: the slab, ID
+// index and arena agree (verifyRows), each job's list is linked and in
+// order (less), and order holds exactly the records with an instant.
+func (t *recordTable[R, P]) verify(less func(a, b uint32) bool) error {
+	live, err := t.verifyRows()
 	if err != nil {
 		return err
 	}
 	if err := t.byJob.verify(); err != nil {
 		return err
 	}
-	listed := 0
+	listed, ordered := 0, 0
 	for js := uint32(1); js < t.byJob.recs.next; js++ {
-		slots, err := verifyList("logs", t.jobList(js), js, func(r *logRec) uint32 { return r.job },
-			func(a, b uint32) bool { return t.rows.at(a).seq < t.rows.at(b).seq })
-		if err != nil {
-			return err
-		}
-		listed += len(slots)
-	}
-	if listed != len(live) || t.byTime.len() != len(live) {
-		return fmt.Errorf("logs: %d rows, %d in job lists, %d in byTime", len(live), listed, t.byTime.len())
-	}
-	for _, s := range live {
-		r := t.rows.at(s)
-		if got, ok := t.byTime.get(r.at.key(r.seq)); !ok || got != s {
-			return fmt.Errorf("log row %d missing from byTime", s)
-		}
-	}
-	return verifySorted("logs byTime", &t.byTime)
-}
-
-// verify checks the history indexes against the rows.
-func (t *historyTable) verify() error {
-	live, err := verifyRecords("history", &t.rows, &t.ids, &t.text, func(r *histRec) uint64 { return r.seq }, histText)
-	if err != nil {
-		return err
-	}
-	if err := t.byJob.verify(); err != nil {
-		return err
-	}
-	listed, finished := 0, 0
-	for js := uint32(1); js < t.byJob.recs.next; js++ {
-		slots, err := verifyList("history", t.jobList(js), js, func(r *histRec) uint32 { return r.job },
-			func(a, b uint32) bool { return t.attemptCmp(a, b) < 0 })
+		slots, err := verifyList(t.kind, t.jobList(js), js, less)
 		if err != nil {
 			return err
 		}
 		listed += len(slots)
 	}
 	for _, s := range live {
-		r := t.rows.at(s)
-		if r.completed.isZero() {
+		at, ok := t.orderAt(t.rows.at(s))
+		if !ok {
 			continue
 		}
-		finished++
-		if got, ok := t.finished.get(r.completed.key(r.seq)); !ok || got != s {
-			return fmt.Errorf("history row %d missing from finished", s)
+		ordered++
+		if got, found := t.order.get(at.key(t.at(s).head().seq)); !found || got != s {
+			return fmt.Errorf("%s row %d missing from the time order", t.kind, s)
 		}
 	}
-	if listed != len(live) || finished != t.finished.len() {
-		return fmt.Errorf("history: %d rows, %d in job lists, finished %d of %d", len(live), listed, t.finished.len(), finished)
+	if listed != len(live) || ordered != t.order.len() {
+		return fmt.Errorf("%s: %d rows, %d in job lists, time order holds %d of %d", t.kind, len(live), listed, t.order.len(), ordered)
 	}
-	return verifySorted("history finished", &t.finished)
+	return verifySorted(t.kind+" time order", &t.order)
+}
+
+func verifyLogs(t *logTable) error {
+	return t.verify(func(a, b uint32) bool { return t.at(a).seq < t.at(b).seq })
+}
+
+func verifyHistory(t *historyTable) error {
+	return t.verify(func(a, b uint32) bool { return attemptCmp(t, a, b) < 0 })
 }
 
 // verifySorted checks a sortedIndex's blocks: keys strictly ascending,

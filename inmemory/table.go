@@ -1,0 +1,183 @@
+package inmemory
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/orchestrix/persistence/abstractions/stores"
+)
+
+// recordHead is what a log line and a history row have in common: their
+// place in the table's insertion order, ID, text, job entry and links in
+// that job's list.
+type recordHead struct {
+	seq uint64 // insertion order, from 1; 0: a free slot
+	recordText
+	job   uint32 // its jobRecords entry
+	links links  // the job's previous and next records
+}
+
+// recordPtr is *R for a record type R that embeds a recordHead.
+type recordPtr[R any] interface {
+	*R
+	head() *recordHead
+}
+
+// recordTable holds the records of one kind (L1): a slab of them, their
+// IDs, their text, each job's list of them (in byJob, shared by the log
+// and history tables) and the time order Purge reads.
+type recordTable[R any, P recordPtr[R]] struct {
+	kind  string // for errors: "log entry", "history"
+	rows  slab[R]
+	ids   idIndex
+	byJob *jobRecords
+	// order holds each record with an instant for Purge, by (instant,
+	// seq).
+	order sortedIndex[timeKey]
+	text  textArena
+	seq   uint64
+	// jobEnds are the first and last slot of a job entry's list of these
+	// records; orderAt is a record's instant in order, false for none.
+	jobEnds func(*jobRec) (head, tail *uint32)
+	orderAt func(*R) (instant, bool)
+}
+
+func newRecordTable[R any, P recordPtr[R]](kind string, byJob *jobRecords, jobEnds func(*jobRec) (head, tail *uint32), orderAt func(*R) (instant, bool)) recordTable[R, P] {
+	return recordTable[R, P]{kind: kind, ids: newIDIndex(), byJob: byJob, text: newTextArena(), jobEnds: jobEnds, orderAt: orderAt}
+}
+
+func (t *recordTable[R, P]) at(slot uint32) P { return P(t.rows.at(slot)) }
+
+// jobList is the list of the job entry at slot.
+func (t *recordTable[R, P]) jobList(slot uint32) list[R, P] {
+	head, tail := t.jobEnds(t.byJob.at(slot))
+	return list[R, P]{&t.rows, head, tail}
+}
+
+// appendAll stores one record per element of batch, every one or none:
+// fill sets the fields of the record at slot, whose head is filled, from
+// batch[i] and returns its job ID; place links it into the job's list.
+// Records are stored as they come; an ID already stored (before or
+// earlier in the batch) takes the batch's records back out and fails it,
+// leaving the insertion counter where it was.
+func appendAll[T any, R any, P recordPtr[R]](t *recordTable[R, P], batch []*T, id func(*T) string, fill func(x *T, r P) (jobID string), place func(l list[R, P], slot uint32)) error {
+	seq0 := t.seq
+	for i, x := range batch {
+		slot := t.rows.alloc()
+		rid, ok := t.ids.add(id(x), slot)
+		if !ok {
+			t.rows.release(slot)
+			for _, back := range batch[:i] {
+				s, _ := t.ids.get(id(back))
+				t.remove(s)
+			}
+			t.seq = seq0
+			return fmt.Errorf("%s %s: %w", t.kind, id(x), stores.ErrAlreadyExists)
+		}
+		t.seq++
+		r := t.at(slot)
+		h := r.head()
+		h.seq, h.id = t.seq, rid
+		h.job = t.byJob.add(fill(x, r))
+		place(t.jobList(h.job), slot)
+		if at, ok := t.orderAt((*R)(r)); ok {
+			t.order.insert(at.key(h.seq), slot)
+		}
+	}
+	return nil
+}
+
+// remove deletes the record at slot from the table and every index.
+func (t *recordTable[R, P]) remove(slot uint32) {
+	r := t.at(slot)
+	h := r.head()
+	t.jobList(h.job).unlink(slot)
+	t.byJob.dropIfEmpty(h.job)
+	t.ids.remove(h.id, slot)
+	if at, ok := t.orderAt((*R)(r)); ok {
+		t.order.delete(at.key(h.seq))
+	}
+	text := h.recordText
+	t.rows.release(slot)
+	if t.text.free(text.text, text.lens.total()) {
+		t.compactText()
+	}
+}
+
+// compactText moves the text of every record into new arena chunks.
+func (t *recordTable[R, P]) compactText() {
+	t.text.compact(func(move func(textRef, int) textRef) {
+		for s := uint32(1); s < t.rows.next; s++ {
+			// A free slot is zero: no text, and moving none is a no-op.
+			rt := &t.at(s).head().recordText
+			rt.text = move(rt.text, rt.lens.total())
+		}
+	})
+}
+
+// removeJob deletes every record of a job (J9 Purge).
+func (t *recordTable[R, P]) removeJob(jobID string) {
+	js := t.byJob.lookup(jobID)
+	if js == 0 {
+		return
+	}
+	// The job's entry is dropped (zeroed) with its last record.
+	for {
+		head, _ := t.jobEnds(t.byJob.at(js))
+		if *head == 0 {
+			return
+		}
+		t.remove(*head)
+	}
+}
+
+// jobSlots returns the slots of a job's records in list order, from the
+// first after start (0: from the first) and at most limit (<0: all).
+func (t *recordTable[R, P]) jobSlots(start uint32, limit int) []uint32 {
+	var slots []uint32
+	for s := start; s != 0 && (limit < 0 || len(slots) < limit); s = t.at(s).head().links.next {
+		slots = append(slots, s)
+	}
+	return slots
+}
+
+// purge removes the first records of order, at most limit, whose instant
+// is before the cut-off, and returns how many.
+func (t *recordTable[R, P]) purge(before time.Time, limit int) int {
+	cut := instantOf(before)
+	var old []uint32
+	t.order.ascend(func(k timeKey, slot uint32) bool {
+		if !(instant{k.sec, k.nsec}).before(cut) {
+			return false
+		}
+		old = append(old, slot)
+		return len(old) < limit
+	})
+	for _, slot := range old {
+		t.remove(slot)
+	}
+	return len(old)
+}
+
+// pageText copies the IDs and text fields of the records at slots into one
+// string, in order, so the strings of a page returned are slices of one
+// allocation; read them back with fields, in the same order.
+func (t *recordTable[R, P]) pageText(slots []uint32) textReader {
+	size := 0
+	for _, slot := range slots {
+		r := &t.at(slot).head().recordText
+		size += t.ids.nameLen(r.id, slot) + r.lens.total()
+	}
+	buf := make([]byte, 0, size)
+	for _, slot := range slots {
+		r := &t.at(slot).head().recordText
+		buf = t.ids.appendName(buf, r.id, slot)
+		buf = append(buf, t.text.bytes(r.text, r.lens.total())...)
+	}
+	return textReader{text: string(buf)}
+}
+
+// fields takes the ID and text fields of the record at slot from text.
+func (t *recordTable[R, P]) fields(text *textReader, slot uint32) (id, f0, f1, f2 string) {
+	return text.fields(&t.ids, &t.at(slot).head().recordText, slot)
+}
