@@ -24,8 +24,8 @@ func (r *histRec) head() *recordHead { return &r.recordHead }
 // seq) for Purge.
 type historyTable = recordTable[histRec, *histRec]
 
-func newHistoryTable(byJob *jobRecords) *historyTable {
-	t := newRecordTable[histRec]("history", byJob,
+func newHistoryTable(byJob *jobRecords, res *reserve) *historyTable {
+	t := newRecordTable[histRec]("history", byJob, res, res.histRows,
 		func(j *jobRec) (*uint32, *uint32) { return &j.histHead, &j.histTail },
 		func(r *histRec) (instant, bool) { return r.completed, !r.completed.isZero() })
 	return &t
@@ -57,6 +57,9 @@ func (s historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 // AppendMany implements stores.HistoryStore: every row or none
 // (appendAll).
 func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
+	// The tables grow from spares made outside the lock (spare.go).
+	s.db.reserve.refill()
+	defer s.db.reserve.refill()
 	if err := s.db.lock(ctx); err != nil {
 		return err
 	}

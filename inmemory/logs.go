@@ -23,8 +23,8 @@ func (r *logRec) head() *recordHead { return &r.recordHead }
 // (Timestamp, seq) for Purge.
 type logTable = recordTable[logRec, *logRec]
 
-func newLogTable(byJob *jobRecords) *logTable {
-	t := newRecordTable[logRec]("log entry", byJob,
+func newLogTable(byJob *jobRecords, res *reserve) *logTable {
+	t := newRecordTable[logRec]("log entry", byJob, res, res.logRows,
 		func(j *jobRec) (*uint32, *uint32) { return &j.logHead, &j.logTail },
 		func(r *logRec) (instant, bool) { return r.at, true })
 	return &t
@@ -37,6 +37,9 @@ var _ stores.LogStore = logStore{}
 
 // Append implements stores.LogStore: all entries or none (appendAll).
 func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
+	// The tables grow from spares made outside the lock (spare.go).
+	s.db.reserve.refill()
+	defer s.db.reserve.refill()
 	if err := s.db.lock(ctx); err != nil {
 		return err
 	}

@@ -105,8 +105,8 @@ type idIndex struct {
 	names map[uint32]string // the text of the other IDs, by slot
 }
 
-func newIDIndex() idIndex {
-	return idIndex{other: map[string]uint32{}, names: map[uint32]string{}}
+func newIDIndex(blocks *spare[sortedEntry[u128]]) idIndex {
+	return idIndex{canon: sortedIndex[u128]{spare: blocks}, other: map[string]uint32{}, names: map[uint32]string{}}
 }
 
 // recordID is a record's ID as a record keeps it: 128 bits when canonical,
@@ -219,7 +219,9 @@ type jobRec struct {
 	histHead, histTail uint32
 }
 
-func newJobRecords() *jobRecords { return &jobRecords{ids: newIDIndex()} }
+func newJobRecords(res *reserve) *jobRecords {
+	return &jobRecords{ids: newIDIndex(res.idBlocks), recs: slab[jobRec]{spare: res.jobRecs}}
+}
 
 // lookup returns the slot of jobID's entry, 0 for none.
 func (m *jobRecords) lookup(jobID string) uint32 {

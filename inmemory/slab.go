@@ -17,7 +17,8 @@ const slabChunk = 1024
 type slab[R any] struct {
 	chunks [][]R
 	free   []uint32
-	next   uint32 // the first slot never handed out
+	next   uint32    // the first slot never handed out
+	spare  *spare[R] // where new chunks come from (nil: made here)
 }
 
 func (s *slab[R]) at(slot uint32) *R { return &s.chunks[slot/slabChunk][slot%slabChunk] }
@@ -33,7 +34,11 @@ func (s *slab[R]) alloc() uint32 {
 		s.next = 1
 	}
 	if int(s.next/slabChunk) == len(s.chunks) {
-		s.chunks = append(s.chunks, make([]R, slabChunk))
+		c := s.spare.take()
+		if c == nil {
+			c = make([]R, slabChunk)
+		}
+		s.chunks = append(s.chunks, c)
 	}
 	s.next++
 	return s.next - 1
@@ -63,15 +68,16 @@ const textArenaChunk = 256 << 10
 // twice the live text (text freed out of order leaves chunks partly used),
 // compact copies the live text into new chunks.
 type textArena struct {
-	chunks [][]byte // nil once released
-	live   []int    // live bytes per chunk
-	cur    int      // the chunk being filled; -1 before the first
-	spare  []uint32 // released chunk numbers, for reuse
-	held   int      // bytes of the chunks held
-	total  int      // live bytes
+	chunks [][]byte     // nil once released
+	live   []int        // live bytes per chunk
+	cur    int          // the chunk being filled; -1 before the first
+	spare  []uint32     // released chunk numbers, for reuse
+	held   int          // bytes of the chunks held
+	total  int          // live bytes
+	from   *spare[byte] // where chunks of textArenaChunk bytes come from (nil: made here)
 }
 
-func newTextArena() textArena { return textArena{cur: -1} }
+func newTextArena(from *spare[byte]) textArena { return textArena{cur: -1, from: from} }
 
 // put reserves n bytes and returns where they are and the bytes, to be
 // filled by the caller.
@@ -98,7 +104,13 @@ func (a *textArena) put(n int) (textRef, []byte) {
 }
 
 func (a *textArena) newChunk(size int) int {
-	b := make([]byte, 0, size)
+	var b []byte
+	if size == textArenaChunk {
+		b = a.from.take()[:0]
+	}
+	if b == nil {
+		b = make([]byte, 0, size)
+	}
 	a.held += size
 	if n := len(a.spare); n > 0 {
 		c := a.spare[n-1]
@@ -143,7 +155,7 @@ func (a *textArena) free(r textRef, n int) (compact bool) {
 // once for every live record's text, and store the textRef it returns.
 func (a *textArena) compact(each func(move func(r textRef, n int) textRef)) {
 	old := *a
-	*a = newTextArena()
+	*a = newTextArena(old.from)
 	each(func(r textRef, n int) textRef {
 		nr, b := a.put(n)
 		copy(b, old.bytes(r, n))

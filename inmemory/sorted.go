@@ -13,6 +13,10 @@ type sortedIndex[K sortKey[K]] struct {
 	firsts []K // firsts[i] is the first key of blocks[i]
 	blocks [][]sortedEntry[K]
 	n      int
+	// fresh is room for new blocks, carved from a spare of spareBlocks
+	// blocks (nil: blocks are made one by one).
+	fresh []sortedEntry[K]
+	spare *spare[sortedEntry[K]]
 }
 
 // sortKey is a key type of a sortedIndex: cmp orders keys as
@@ -33,6 +37,19 @@ type sortedEntry[K any] struct {
 const sortedBlock = 256
 
 func (x *sortedIndex[K]) len() int { return x.n }
+
+// newBlock returns an empty block with room for sortedBlock entries.
+func (x *sortedIndex[K]) newBlock() []sortedEntry[K] {
+	if len(x.fresh) < sortedBlock {
+		x.fresh = x.spare.take()
+	}
+	if len(x.fresh) < sortedBlock {
+		return make([]sortedEntry[K], 0, sortedBlock)
+	}
+	b := x.fresh[:0:sortedBlock]
+	x.fresh = x.fresh[sortedBlock:]
+	return b
+}
 
 // block returns the index of the block that holds k or would: the last
 // block whose first key is at or before k, or 0.
@@ -92,7 +109,7 @@ func (x *sortedIndex[K]) insert(k K, v uint32) (uint32, bool) {
 		if len(last) < sortedBlock {
 			x.blocks[nb-1] = append(last, sortedEntry[K]{k, v})
 		} else {
-			x.blocks = append(x.blocks, append(make([]sortedEntry[K], 0, sortedBlock), sortedEntry[K]{k, v}))
+			x.blocks = append(x.blocks, append(x.newBlock(), sortedEntry[K]{k, v}))
 			x.firsts = append(x.firsts, k)
 		}
 		x.n++
@@ -105,7 +122,7 @@ func (x *sortedIndex[K]) insert(k K, v uint32) (uint32, bool) {
 		return b[i].v, false
 	}
 	if len(b) == sortedBlock { // split in halves
-		right := append(make([]sortedEntry[K], 0, sortedBlock), b[sortedBlock/2:]...)
+		right := append(x.newBlock(), b[sortedBlock/2:]...)
 		b = b[:sortedBlock/2]
 		x.blocks[bi] = b
 		x.blocks = slices.Insert(x.blocks, bi+1, right)

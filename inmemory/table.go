@@ -42,8 +42,9 @@ type recordTable[R any, P recordPtr[R]] struct {
 	orderAt func(*R) (instant, bool)
 }
 
-func newRecordTable[R any, P recordPtr[R]](kind string, byJob *jobRecords, jobEnds func(*jobRec) (head, tail *uint32), orderAt func(*R) (instant, bool)) recordTable[R, P] {
-	return recordTable[R, P]{kind: kind, ids: newIDIndex(), byJob: byJob, text: newTextArena(), jobEnds: jobEnds, orderAt: orderAt}
+func newRecordTable[R any, P recordPtr[R]](kind string, byJob *jobRecords, res *reserve, rows *spare[R], jobEnds func(*jobRec) (head, tail *uint32), orderAt func(*R) (instant, bool)) recordTable[R, P] {
+	return recordTable[R, P]{kind: kind, rows: slab[R]{spare: rows}, ids: newIDIndex(res.idBlocks), byJob: byJob,
+		order: sortedIndex[timeKey]{spare: res.timeBlocks}, text: newTextArena(res.text), jobEnds: jobEnds, orderAt: orderAt}
 }
 
 func (t *recordTable[R, P]) at(slot uint32) P { return P(t.rows.at(slot)) }
