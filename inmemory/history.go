@@ -55,24 +55,17 @@ func (s historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 }
 
 // AppendMany implements stores.HistoryStore: every row or none
-// (appendAll).
+// (appendStaged). The rows are read into records before the lock
+// (appendRecords).
 func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
-	// The tables grow from spares made outside the lock (spare.go).
-	s.db.reserve.refill()
-	defer s.db.reserve.refill()
-	if err := s.db.lock(ctx); err != nil {
-		return err
-	}
-	defer s.db.mu.Unlock()
-	t := s.db.history
-	return appendAll(t, rows, func(h *stores.JobHistory) string { return h.ID },
-		func(h *stores.JobHistory, r *histRec) string {
+	return appendRecords(ctx, s.db, &s.db.reserve.histStages, func(d *db) *historyTable { return d.history },
+		rows, historyID, historyJobID,
+		func(h *stores.JobHistory, r *histRec, text []byte) []byte {
 			r.attempt, r.duration = h.Attempt, h.Duration
 			r.started, r.completed = instantOf(h.StartedAt), instantOf(h.CompletedAt)
-			r.putText(&t.text, h.WorkerID, string(h.Status), h.Error)
-			return h.JobID
+			return r.stageText(text, h.WorkerID, string(h.Status), h.Error)
 		},
-		func(l list[histRec, *histRec], slot uint32) {
+		func(t *historyTable, l list[histRec, *histRec], slot uint32) {
 			// Attempts mostly come in order: search from the last.
 			at := *l.tail
 			for at != 0 && attemptCmp(t, slot, at) < 0 {
@@ -81,6 +74,9 @@ func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory)
 			l.insertAfter(at, slot)
 		})
 }
+
+func historyID(h *stores.JobHistory) string    { return h.ID }
+func historyJobID(h *stores.JobHistory) string { return h.JobID }
 
 // ListByJob implements stores.HistoryStore.
 func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.JobHistory, error) {

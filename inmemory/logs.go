@@ -35,24 +35,20 @@ type logStore struct{ db *db }
 
 var _ stores.LogStore = logStore{}
 
-// Append implements stores.LogStore: all entries or none (appendAll).
+// Append implements stores.LogStore: all entries or none (appendStaged).
+// The entries are read into records before the lock (appendRecords).
 func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
-	// The tables grow from spares made outside the lock (spare.go).
-	s.db.reserve.refill()
-	defer s.db.reserve.refill()
-	if err := s.db.lock(ctx); err != nil {
-		return err
-	}
-	defer s.db.mu.Unlock()
-	t := s.db.logs
-	return appendAll(t, entries, func(e *stores.LogEntry) string { return e.ID },
-		func(e *stores.LogEntry, r *logRec) string {
+	return appendRecords(ctx, s.db, &s.db.reserve.logStages, func(d *db) *logTable { return d.logs },
+		entries, logEntryID, logEntryJobID,
+		func(e *stores.LogEntry, r *logRec, text []byte) []byte {
 			r.at = instantOf(e.Timestamp)
-			r.putText(&t.text, e.Level, e.Message, e.Exception)
-			return e.JobID
+			return r.stageText(text, e.Level, e.Message, e.Exception)
 		},
-		func(l list[logRec, *logRec], slot uint32) { l.insertAfter(*l.tail, slot) })
+		func(_ *logTable, l list[logRec, *logRec], slot uint32) { l.insertAfter(*l.tail, slot) })
 }
+
+func logEntryID(e *stores.LogEntry) string    { return e.ID }
+func logEntryJobID(e *stores.LogEntry) string { return e.JobID }
 
 // List implements stores.LogStore. The cursor is the written-order
 // position of the last entry returned and, as a hint, its slot: while that

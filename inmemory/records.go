@@ -231,8 +231,10 @@ func (m *jobRecords) lookup(jobID string) uint32 {
 
 // add returns the slot of jobID's entry, adding an empty one when there is
 // none.
-func (m *jobRecords) add(jobID string) uint32 {
-	r := recordIDOf(jobID)
+func (m *jobRecords) add(jobID string) uint32 { return m.addParsed(recordIDOf(jobID), jobID) }
+
+// addParsed is add for a jobID already read as r.
+func (m *jobRecords) addParsed(r recordID, jobID string) uint32 {
 	if slot, ok := m.ids.find(r, jobID); ok {
 		return slot
 	}
@@ -310,16 +312,6 @@ type recordText struct {
 	id   recordID
 	text textRef
 	lens textLens
-}
-
-// putText stores the record's three text fields in the arena.
-func (r *recordText) putText(a *textArena, f0, f1, f2 string) {
-	r.lens = textLens{uint32(len(f0)), uint32(len(f1)), uint32(len(f2))}
-	ref, b := a.put(r.lens.total())
-	n := copy(b, f0)
-	n += copy(b[n:], f1)
-	copy(b[n:], f2)
-	r.text = ref
 }
 
 // textReader hands out consecutive slices of a string.

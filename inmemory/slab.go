@@ -103,6 +103,15 @@ func (a *textArena) put(n int) (textRef, []byte) {
 	return textRef{uint32(c), uint32(off)}, a.chunks[c][off : off+n : off+n]
 }
 
+// adopt makes b a chunk of its own, all of it live, and returns where it
+// starts.
+func (a *textArena) adopt(b []byte) textRef {
+	c := a.addChunk(b)
+	a.live[c] += len(b)
+	a.total += len(b)
+	return textRef{uint32(c), 0}
+}
+
 func (a *textArena) newChunk(size int) int {
 	var b []byte
 	if size == textArenaChunk {
@@ -111,7 +120,12 @@ func (a *textArena) newChunk(size int) int {
 	if b == nil {
 		b = make([]byte, 0, size)
 	}
-	a.held += size
+	return a.addChunk(b)
+}
+
+// addChunk files b as a chunk with nothing live yet.
+func (a *textArena) addChunk(b []byte) int {
+	a.held += cap(b)
 	if n := len(a.spare); n > 0 {
 		c := a.spare[n-1]
 		a.spare = a.spare[:n-1]

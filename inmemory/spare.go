@@ -60,6 +60,9 @@ type reserve struct {
 	idBlocks   *spare[sortedEntry[u128]]
 	timeBlocks *spare[sortedEntry[timeKey]]
 	text       *spare[byte]
+	// The batches of records appends stage outside the lock, for reuse.
+	logStages  stagePool[logRec]
+	histStages stagePool[histRec]
 }
 
 func newReserve() *reserve {

@@ -316,3 +316,54 @@ func TestL1_TablesGrowFromSpares(t *testing.T) {
 		t.Fatalf("%d log lines stored", n)
 	}
 }
+
+// A batch whose text is long brings its staged text in as a chunk of its
+// own; a failed batch gives all of its text back, and so does Purge.
+func TestL1_LongBatchTextAndRollBack(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	job := stores.NewID()
+	batch := func(n int) []*stores.LogEntry {
+		es := make([]*stores.LogEntry, n)
+		for i := range es {
+			es[i] = &stores.LogEntry{JobID: job, Timestamp: at(time.Second), Message: strings.Repeat(fmt.Sprint(i%10), 1000)}
+		}
+		return es
+	}
+	check := func(when string) {
+		t.Helper()
+		b.db.mu.Lock()
+		defer b.db.mu.Unlock()
+		if err := verifyLogs(b.db.logs); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+	}
+	long := batch(100) // 100 KB of text: more than a quarter chunk
+	must(t, s.Logs().Append(ctx, long))
+	check("after a long batch")
+	if b.db.logs.text.total != 100*1000 {
+		t.Fatalf("arena holds %d live bytes", b.db.logs.text.total)
+	}
+	for _, n := range []int{100, 3} { // adopted and copied text
+		failed := batch(n)
+		failed[n-1].ID = long[0].ID
+		wantErr(t, s.Logs().Append(ctx, failed), stores.ErrAlreadyExists)
+		check(fmt.Sprintf("after a failed batch of %d", n))
+		if b.db.logs.text.total != 100*1000 || b.db.logs.rows.live() != 100 {
+			t.Fatalf("a failed batch of %d left %d bytes, %d rows", n, b.db.logs.text.total, b.db.logs.rows.live())
+		}
+	}
+	p, err := s.Logs().List(ctx, job, "", 1000)
+	must(t, err)
+	for i, e := range p.Entries {
+		if e.Message != long[i].Message || e.ID != long[i].ID {
+			t.Fatalf("entry %d came back as %.20q", i, e.Message)
+		}
+	}
+	n, err := s.Logs().Purge(ctx, at(time.Hour), 1000)
+	must(t, err)
+	check("after Purge")
+	if n != 100 || b.db.logs.text.held != 0 {
+		t.Fatalf("Purge = %d, arena still holds %d bytes", n, b.db.logs.text.held)
+	}
+}

@@ -1,7 +1,10 @@
 package inmemory
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
@@ -55,32 +58,128 @@ func (t *recordTable[R, P]) jobList(slot uint32) list[R, P] {
 	return list[R, P]{&t.rows, head, tail}
 }
 
-// appendAll stores one record per element of batch, every one or none:
-// fill sets the fields of the record at slot, whose head is filled, from
-// batch[i] and returns its job ID; place links it into the job's list.
-// Records are stored as they come; an ID already stored (before or
-// earlier in the batch) takes the batch's records back out and fails it,
-// leaving the insertion counter where it was.
-func appendAll[T any, R any, P recordPtr[R]](t *recordTable[R, P], batch []*T, id func(*T) string, fill func(x *T, r P) (jobID string), place func(l list[R, P], slot uint32)) error {
-	seq0 := t.seq
+// batchStage is a batch of records made ready outside the lock
+// (stageRecords): each record with its own fields, its ID and text lengths
+// set and its text's offset in text; the job IDs parsed; the text back to
+// back. Under the lock, appendStaged only files them.
+type batchStage[R any] struct {
+	recs []R
+	jobs []recordID
+	text []byte
+}
+
+// stagePool keeps the batchStages of one record type for reuse.
+type stagePool[R any] struct{ p sync.Pool }
+
+func (sp *stagePool[R]) get(n int) *batchStage[R] {
+	st, _ := sp.p.Get().(*batchStage[R])
+	if st == nil {
+		st = &batchStage[R]{}
+	}
+	st.recs = slices.Grow(st.recs[:0], n)[:n]
+	clear(st.recs)
+	st.jobs = slices.Grow(st.jobs[:0], n)[:n]
+	st.text = st.text[:0]
+	return st
+}
+
+func (sp *stagePool[R]) put(st *batchStage[R]) { sp.p.Put(st) }
+
+// stageRecords makes the records of batch ready outside the lock: fill
+// sets a record's own fields from batch[i] and appends its three text
+// fields to text (stageText).
+func stageRecords[T any, R any, P recordPtr[R]](st *batchStage[R], batch []*T, id, jobID func(*T) string, fill func(x *T, r P, text []byte) []byte) {
 	for i, x := range batch {
+		if x == nil { // left for the lock's checks (a closed store) to refuse
+			continue
+		}
+		r := P(&st.recs[i])
+		h := r.head()
+		h.id = recordIDOf(id(x))
+		st.jobs[i] = recordIDOf(jobID(x))
+		h.text.off = uint32(len(st.text))
+		st.text = fill(x, r, st.text)
+	}
+}
+
+// stageText sets the record's text lengths and appends the three fields to
+// text.
+func (r *recordText) stageText(text []byte, f0, f1, f2 string) []byte {
+	r.lens = textLens{uint32(len(f0)), uint32(len(f1)), uint32(len(f2))}
+	return append(append(append(text, f0...), f1...), f2...)
+}
+
+// appendRecords is the Append of a record table (d.logs or d.history, as
+// table returns it): it stages the batch's records outside the lock
+// (stageRecords, with fill), makes the spares the tables grow from
+// (spare.go), and files the records under the lock (appendStaged, with
+// place).
+func appendRecords[T any, R any, P recordPtr[R]](ctx context.Context, d *db, stages *stagePool[R], table func(*db) *recordTable[R, P],
+	batch []*T, id, jobID func(*T) string, fill func(x *T, r P, text []byte) []byte, place func(t *recordTable[R, P], l list[R, P], slot uint32)) error {
+	if err := ctx.Err(); err != nil { // before any work (E2)
+		return err
+	}
+	st := stages.get(len(batch))
+	defer stages.put(st)
+	stageRecords(st, batch, id, jobID, fill)
+	d.reserve.refill()
+	defer d.reserve.refill()
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	return appendStaged(table(d), st, batch, id, jobID, place)
+}
+
+// appendStaged stores the staged records of batch, every one or none;
+// place links a record into its job's list. Records are stored as they
+// come; an ID already stored (before or earlier in the batch) takes the
+// batch's records back out and fails it, leaving the insertion counter
+// where it was. The batch's text goes into the arena in one piece: copied
+// into a chunk, or, when long, the staged text itself becomes a chunk
+// (then st.text is nil, and not reused).
+func appendStaged[T any, R any, P recordPtr[R]](t *recordTable[R, P], st *batchStage[R], batch []*T, id, jobID func(*T) string, place func(t *recordTable[R, P], l list[R, P], slot uint32)) error {
+	var base textRef
+	if len(st.text) > textArenaChunk/4 {
+		base = t.text.adopt(st.text)
+		st.text = nil
+	} else {
+		var b []byte
+		base, b = t.text.put(len(st.text))
+		copy(b, st.text)
+	}
+	seq0 := t.seq
+	for i := range st.recs {
+		staged := P(&st.recs[i]).head()
 		slot := t.rows.alloc()
-		rid, ok := t.ids.add(id(x), slot)
-		if !ok {
+		if !t.ids.insert(staged.id, id(batch[i]), slot) {
 			t.rows.release(slot)
 			for _, back := range batch[:i] {
 				s, _ := t.ids.get(id(back))
 				t.remove(s)
 			}
+			left := 0
+			for j := i; j < len(st.recs); j++ {
+				left += P(&st.recs[j]).head().lens.total()
+			}
+			if t.text.free(base, left) {
+				t.compactText()
+			}
 			t.seq = seq0
-			return fmt.Errorf("%s %s: %w", t.kind, id(x), stores.ErrAlreadyExists)
+			return fmt.Errorf("%s %s: %w", t.kind, id(batch[i]), stores.ErrAlreadyExists)
 		}
-		t.seq++
 		r := t.at(slot)
+		*r = st.recs[i]
 		h := r.head()
-		h.seq, h.id = t.seq, rid
-		h.job = t.byJob.add(fill(x, r))
-		place(t.jobList(h.job), slot)
+		t.seq++
+		h.seq = t.seq
+		if h.lens.total() == 0 {
+			h.text = textRef{}
+		} else {
+			h.text = textRef{base.chunk, base.off + h.text.off}
+		}
+		h.job = t.byJob.addParsed(st.jobs[i], jobID(batch[i]))
+		place(t, t.jobList(h.job), slot)
 		if at, ok := t.orderAt((*R)(r)); ok {
 			t.order.insert(at.key(h.seq), slot)
 		}
