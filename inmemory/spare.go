@@ -1,6 +1,13 @@
 package inmemory
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// pageSize is the size of the pages refill maps: 4 KiB, the smallest any
+// platform Go runs on uses (a write per 4 KiB maps larger pages too).
+const pageSize = 4096
 
 // The log and history tables grow by whole pieces of memory: slab chunks,
 // sorted index blocks, text arena chunks. New memory costs a page fault per
@@ -42,7 +49,12 @@ func (s *spare[T]) refill() {
 		return
 	}
 	c := make([]T, s.n)
-	clear(c) // fresh memory is zero but unmapped: the writes map it
+	// Fresh memory reads as zero but is not mapped until written: a write
+	// per page maps it (the values stay zero).
+	var zero T
+	for i := 0; i < len(c); i += max(1, pageSize/int(unsafe.Sizeof(zero))) {
+		c[i] = zero
+	}
 	s.p.CompareAndSwap(nil, &c)
 }
 
