@@ -11,10 +11,10 @@ import (
 // histRec is a stored attempt: integers only (slab.go). Its text is
 // WorkerID, Status and Error back to back in the table's arena.
 type histRec struct {
-	recordHead
-	attempt            int
-	started, completed instant
-	duration           time.Duration
+	recordHead // at: CompletedAt
+	attempt    int
+	started    instant
+	duration   time.Duration
 }
 
 func (r *histRec) head() *recordHead { return &r.recordHead }
@@ -27,7 +27,7 @@ type historyTable = recordTable[histRec, *histRec]
 func newHistoryTable(byJob *jobRecords, res *reserve) *historyTable {
 	t := newRecordTable[histRec]("history", byJob, res, res.histRows,
 		func(j *jobRec) (*uint32, *uint32) { return &j.histHead, &j.histTail },
-		func(r *histRec) (instant, bool) { return r.completed, !r.completed.isZero() })
+		func(r *histRec) (instant, bool) { return r.at(), !r.at().isZero() })
 	return &t
 }
 
@@ -38,10 +38,10 @@ func attemptCmp(t *historyTable, a, b uint32) int {
 	if c := cmp.Compare(ra.attempt, rb.attempt); c != 0 {
 		return c
 	}
-	if c := ra.started.key(0).cmp(rb.started.key(0)); c != 0 {
+	if c := ra.started.entry(0, 0).cmp(rb.started.entry(0, 0)); c != 0 {
 		return c
 	}
-	return t.ids.compareNames(ra.id, a, rb.id, b)
+	return t.ids.compareNames(ra.id(), a, rb.id(), b)
 }
 
 // historyStore implements stores.HistoryStore (L1).
@@ -62,7 +62,8 @@ func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory)
 		rows, historyID, historyJobID,
 		func(h *stores.JobHistory, r *histRec, text []byte) []byte {
 			r.attempt, r.duration = h.Attempt, h.Duration
-			r.started, r.completed = instantOf(h.StartedAt), instantOf(h.CompletedAt)
+			r.started = instantOf(h.StartedAt)
+			r.setAt(instantOf(h.CompletedAt))
 			return r.stageText(text, h.WorkerID, string(h.Status), h.Error)
 		},
 		func(t *historyTable, l list[histRec, *histRec], slot uint32) {
@@ -97,7 +98,7 @@ func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.Jo
 		var status string
 		h.ID, h.WorkerID, status, h.Error = t.fields(&text, slot)
 		h.JobID, h.Attempt, h.Status = jobID, r.attempt, stores.JobStatus(status)
-		h.StartedAt, h.CompletedAt, h.Duration = r.started.time(), r.completed.time(), r.duration
+		h.StartedAt, h.CompletedAt, h.Duration = r.started.time(), r.at().time(), r.duration
 		out[i] = h
 	}
 	return out, nil

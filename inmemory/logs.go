@@ -13,8 +13,7 @@ import (
 // Level, Message and Exception back to back in the table's arena; seq is
 // its place in the written order.
 type logRec struct {
-	recordHead
-	at instant // Timestamp
+	recordHead // at: Timestamp
 }
 
 func (r *logRec) head() *recordHead { return &r.recordHead }
@@ -26,7 +25,7 @@ type logTable = recordTable[logRec, *logRec]
 func newLogTable(byJob *jobRecords, res *reserve) *logTable {
 	t := newRecordTable[logRec]("log entry", byJob, res, res.logRows,
 		func(j *jobRec) (*uint32, *uint32) { return &j.logHead, &j.logTail },
-		func(r *logRec) (instant, bool) { return r.at, true })
+		func(r *logRec) (instant, bool) { return r.at(), true })
 	return &t
 }
 
@@ -41,7 +40,7 @@ func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error 
 	return appendRecords(ctx, s.db, &s.db.reserve.logStages, func(d *db) *logTable { return d.logs },
 		entries, logEntryID, logEntryJobID,
 		func(e *stores.LogEntry, r *logRec, text []byte) []byte {
-			r.at = instantOf(e.Timestamp)
+			r.setAt(instantOf(e.Timestamp))
 			return r.stageText(text, e.Level, e.Message, e.Exception)
 		},
 		func(_ *logTable, l list[logRec, *logRec], slot uint32) { l.insertAfter(*l.tail, slot) })
@@ -97,7 +96,7 @@ func (s logStore) List(ctx context.Context, jobID, cursor string, limit int) (st
 	for i, slot := range slots {
 		e := &entries[i]
 		e.ID, e.Level, e.Message, e.Exception = t.fields(&text, slot)
-		e.JobID, e.Timestamp = jobID, t.at(slot).at.time()
+		e.JobID, e.Timestamp = jobID, t.at(slot).at().time()
 		page.Entries[i] = e
 	}
 	return page, nil

@@ -44,15 +44,27 @@ func (a u128) format(dst *[36]byte) {
 	}
 }
 
-// timeKey orders records by an instant, then by the order they were
-// written (seq): the order Purge removes them in.
-type timeKey struct {
-	sec  int64
-	nsec int32
-	seq  uint64
+// idEntry files the record at slot under a canonical UUID (sortedIndex).
+type idEntry struct {
+	u    u128
+	slot uint32
 }
 
-func (a timeKey) cmp(b timeKey) int {
+func (a idEntry) cmp(b idEntry) int { return a.u.cmp(b.u) }
+func (a idEntry) val() uint32       { return a.slot }
+
+// timeEntry orders the record at slot by an instant, then by the order
+// records were written (seq): the order Purge removes them in.
+type timeEntry struct {
+	sec  int64
+	seq  uint64
+	nsec int32
+	slot uint32
+}
+
+func (a timeEntry) val() uint32 { return a.slot }
+
+func (a timeEntry) cmp(b timeEntry) int {
 	switch {
 	case a.sec != b.sec:
 		if a.sec < b.sec {
@@ -92,21 +104,20 @@ func (i instant) before(t instant) bool {
 	return i.sec < t.sec || i.sec == t.sec && i.nsec < t.nsec
 }
 
-// key is i's place in a timeKey order, after the records at i written
-// before seq.
-func (i instant) key(seq uint64) timeKey { return timeKey{i.sec, i.nsec, seq} }
+// entry is the timeEntry of the record at slot, at i, written as seq.
+func (i instant) entry(seq uint64, slot uint32) timeEntry { return timeEntry{i.sec, seq, i.nsec, slot} }
 
 // idIndex maps record IDs to slots: canonical UUIDs by their 128 bits in
 // key order, other IDs (the backend used without the portable layer) by
 // their text.
 type idIndex struct {
-	canon sortedIndex[u128]
+	canon sortedIndex[idEntry]
 	other map[string]uint32
 	names map[uint32]string // the text of the other IDs, by slot
 }
 
-func newIDIndex(blocks *spare[sortedEntry[u128]]) idIndex {
-	return idIndex{canon: sortedIndex[u128]{spare: blocks}, other: map[string]uint32{}, names: map[uint32]string{}}
+func newIDIndex(blocks *spare[idEntry]) idIndex {
+	return idIndex{canon: sortedIndex[idEntry]{spare: blocks}, other: map[string]uint32{}, names: map[uint32]string{}}
 }
 
 // recordID is a record's ID as a record keeps it: 128 bits when canonical,
@@ -129,7 +140,7 @@ func (x *idIndex) get(id string) (uint32, bool) { return x.find(recordIDOf(id), 
 // find returns the slot of id, which is r.
 func (x *idIndex) find(r recordID, id string) (uint32, bool) {
 	if r.canon {
-		return x.canon.get(r.u)
+		return x.canon.get(idEntry{u: r.u})
 	}
 	slot, ok := x.other[id]
 	return slot, ok
@@ -146,7 +157,7 @@ func (x *idIndex) add(id string, slot uint32) (recordID, bool) {
 // filed already.
 func (x *idIndex) insert(r recordID, id string, slot uint32) bool {
 	if r.canon {
-		_, ok := x.canon.insert(r.u, slot)
+		_, ok := x.canon.insert(idEntry{r.u, slot})
 		return ok
 	}
 	if _, ok := x.other[id]; ok {
@@ -160,7 +171,7 @@ func (x *idIndex) insert(r recordID, id string, slot uint32) bool {
 // remove unfiles the record at slot, whose ID is r.
 func (x *idIndex) remove(r recordID, slot uint32) {
 	if r.canon {
-		x.canon.delete(r.u)
+		x.canon.delete(idEntry{u: r.u})
 		return
 	}
 	delete(x.other, x.names[slot])
@@ -307,12 +318,18 @@ type textLens [3]uint32
 
 func (l *textLens) total() int { return int(l[0]) + int(l[1]) + int(l[2]) }
 
-// recordText is the ID and the text fields of a log or history record.
+// recordText is the ID and the text fields of a log or history record;
+// the ID is kept as idIndex keeps it (recordID), its flag last so that the
+// struct packs.
 type recordText struct {
-	id   recordID
-	text textRef
-	lens textLens
+	u     u128
+	text  textRef
+	lens  textLens
+	canon bool
 }
+
+func (r *recordText) id() recordID      { return recordID{r.u, r.canon} }
+func (r *recordText) setID(id recordID) { r.u, r.canon = id.u, id.canon }
 
 // textReader hands out consecutive slices of a string.
 type textReader struct {
@@ -328,6 +345,6 @@ func (r *textReader) take(n int) string {
 
 // fields takes the ID of the record at slot and its three text fields.
 func (r *textReader) fields(ids *idIndex, rt *recordText, slot uint32) (id, f0, f1, f2 string) {
-	id = r.take(ids.nameLen(rt.id, slot))
+	id = r.take(ids.nameLen(rt.id(), slot))
 	return id, r.take(int(rt.lens[0])), r.take(int(rt.lens[1])), r.take(int(rt.lens[2]))
 }

@@ -69,8 +69,8 @@ type reserve struct {
 	logRows    *spare[logRec]
 	histRows   *spare[histRec]
 	jobRecs    *spare[jobRec]
-	idBlocks   *spare[sortedEntry[u128]]
-	timeBlocks *spare[sortedEntry[timeKey]]
+	idBlocks   *spare[idEntry]
+	timeBlocks *spare[timeEntry]
 	text       *spare[byte]
 	// The batches of records appends stage outside the lock, for reuse.
 	logStages  stagePool[logRec]
@@ -82,8 +82,8 @@ func newReserve() *reserve {
 		logRows:    newSpare[logRec](slabChunk),
 		histRows:   newSpare[histRec](slabChunk),
 		jobRecs:    newSpare[jobRec](slabChunk),
-		idBlocks:   newSpare[sortedEntry[u128]](spareBlocks * sortedBlock),
-		timeBlocks: newSpare[sortedEntry[timeKey]](spareBlocks * sortedBlock),
+		idBlocks:   newSpare[idEntry](spareBlocks * sortedBlock),
+		timeBlocks: newSpare[timeEntry](spareBlocks * sortedBlock),
 		text:       newSpare[byte](textArenaChunk),
 	}
 }

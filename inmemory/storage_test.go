@@ -20,7 +20,7 @@ import (
 // anywhere; verifySorted checks the blocks after each step.
 func TestSortedIndexAgainstAReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var x sortedIndex[u128]
+	var x sortedIndex[idEntry]
 	var ref []u128
 	vals := map[u128]uint32{}
 	next := uint64(1 << 20)
@@ -41,7 +41,7 @@ func TestSortedIndexAgainstAReference(t *testing.T) {
 				k = u128{rng.Uint64() % (next + 1), 9}
 			}
 			i, found := slices.BinarySearchFunc(ref, k, u128.cmp)
-			if x.delete(k) != found {
+			if x.delete(idEntry{u: k}) != found {
 				t.Fatalf("step %d: delete(%v) = %v, want %v", step, k, !found, found)
 			}
 			if found {
@@ -54,7 +54,7 @@ func TestSortedIndexAgainstAReference(t *testing.T) {
 			continue
 		}
 		i, found := slices.BinarySearchFunc(ref, k, u128.cmp)
-		old, added := x.insert(k, uint32(step))
+		old, added := x.insert(idEntry{k, uint32(step)})
 		if added == found || found && old != vals[k] {
 			t.Fatalf("step %d: insert(%v) = %d, %v; present %v with %d", step, k, old, added, found, vals[k])
 		}
@@ -67,7 +67,8 @@ func TestSortedIndexAgainstAReference(t *testing.T) {
 		}
 	}
 	var got []u128
-	x.ascend(func(k u128, v uint32) bool {
+	x.ascend(func(e idEntry) bool {
+		k, v := e.u, e.slot
 		if vals[k] != v {
 			t.Fatalf("key %v has value %d, want %d", k, v, vals[k])
 		}
@@ -78,7 +79,7 @@ func TestSortedIndexAgainstAReference(t *testing.T) {
 		t.Fatalf("index holds %d keys (len %d), reference %d", len(got), x.len(), len(ref))
 	}
 	for _, k := range ref[:min(len(ref), 500)] {
-		if v, ok := x.get(k); !ok || v != vals[k] {
+		if v, ok := x.get(idEntry{u: k}); !ok || v != vals[k] {
 			t.Fatalf("get(%v) = %d, %v", k, v, ok)
 		}
 	}

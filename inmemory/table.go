@@ -16,9 +16,17 @@ import (
 type recordHead struct {
 	seq uint64 // insertion order, from 1; 0: a free slot
 	recordText
-	job   uint32 // its jobRecords entry
-	links links  // the job's previous and next records
+	// at is the record's instant in its table's time order (a log line's
+	// Timestamp, an attempt's CompletedAt), as the fields of an instant so
+	// that the struct packs.
+	atSec  int64
+	atNsec int32
+	job    uint32 // its jobRecords entry
+	links  links  // the job's previous and next records
 }
+
+func (h *recordHead) at() instant     { return instant{h.atSec, h.atNsec} }
+func (h *recordHead) setAt(i instant) { h.atSec, h.atNsec = i.sec, i.nsec }
 
 // recordPtr is *R for a record type R that embeds a recordHead.
 type recordPtr[R any] interface {
@@ -36,7 +44,7 @@ type recordTable[R any, P recordPtr[R]] struct {
 	byJob *jobRecords
 	// order holds each record with an instant for Purge, by (instant,
 	// seq).
-	order sortedIndex[timeKey]
+	order sortedIndex[timeEntry]
 	text  textArena
 	seq   uint64
 	// jobEnds are the first and last slot of a job entry's list of these
@@ -47,7 +55,7 @@ type recordTable[R any, P recordPtr[R]] struct {
 
 func newRecordTable[R any, P recordPtr[R]](kind string, byJob *jobRecords, res *reserve, rows *spare[R], jobEnds func(*jobRec) (head, tail *uint32), orderAt func(*R) (instant, bool)) recordTable[R, P] {
 	return recordTable[R, P]{kind: kind, rows: slab[R]{spare: rows}, ids: newIDIndex(res.idBlocks), byJob: byJob,
-		order: sortedIndex[timeKey]{spare: res.timeBlocks}, text: newTextArena(res.text), jobEnds: jobEnds, orderAt: orderAt}
+		order: sortedIndex[timeEntry]{spare: res.timeBlocks}, text: newTextArena(res.text), jobEnds: jobEnds, orderAt: orderAt}
 }
 
 func (t *recordTable[R, P]) at(slot uint32) P { return P(t.rows.at(slot)) }
@@ -95,7 +103,7 @@ func stageRecords[T any, R any, P recordPtr[R]](st *batchStage[R], batch []*T, i
 		}
 		r := P(&st.recs[i])
 		h := r.head()
-		h.id = recordIDOf(id(x))
+		h.setID(recordIDOf(id(x)))
 		st.jobs[i] = recordIDOf(jobID(x))
 		h.text.off = uint32(len(st.text))
 		st.text = fill(x, r, st.text)
@@ -152,7 +160,7 @@ func appendStaged[T any, R any, P recordPtr[R]](t *recordTable[R, P], st *batchS
 	for i := range st.recs {
 		staged := P(&st.recs[i]).head()
 		slot := t.rows.alloc()
-		if !t.ids.insert(staged.id, id(batch[i]), slot) {
+		if !t.ids.insert(staged.id(), id(batch[i]), slot) {
 			t.rows.release(slot)
 			for _, back := range batch[:i] {
 				s, _ := t.ids.get(id(back))
@@ -181,7 +189,7 @@ func appendStaged[T any, R any, P recordPtr[R]](t *recordTable[R, P], st *batchS
 		h.job = t.byJob.addParsed(st.jobs[i], jobID(batch[i]))
 		place(t, t.jobList(h.job), slot)
 		if at, ok := t.orderAt((*R)(r)); ok {
-			t.order.insert(at.key(h.seq), slot)
+			t.order.insert(at.entry(h.seq, slot))
 		}
 	}
 	return nil
@@ -193,9 +201,9 @@ func (t *recordTable[R, P]) remove(slot uint32) {
 	h := r.head()
 	t.jobList(h.job).unlink(slot)
 	t.byJob.dropIfEmpty(h.job)
-	t.ids.remove(h.id, slot)
+	t.ids.remove(h.id(), slot)
 	if at, ok := t.orderAt((*R)(r)); ok {
-		t.order.delete(at.key(h.seq))
+		t.order.delete(at.entry(h.seq, slot))
 	}
 	text := h.recordText
 	t.rows.release(slot)
@@ -246,11 +254,11 @@ func (t *recordTable[R, P]) jobSlots(start uint32, limit int) []uint32 {
 func (t *recordTable[R, P]) purge(before time.Time, limit int) int {
 	cut := instantOf(before)
 	var old []uint32
-	t.order.ascend(func(k timeKey, slot uint32) bool {
-		if !(instant{k.sec, k.nsec}).before(cut) {
+	t.order.ascend(func(e timeEntry) bool {
+		if !(instant{e.sec, e.nsec}).before(cut) {
 			return false
 		}
-		old = append(old, slot)
+		old = append(old, e.slot)
 		return len(old) < limit
 	})
 	for _, slot := range old {
@@ -266,12 +274,12 @@ func (t *recordTable[R, P]) pageText(slots []uint32) textReader {
 	size := 0
 	for _, slot := range slots {
 		r := &t.at(slot).head().recordText
-		size += t.ids.nameLen(r.id, slot) + r.lens.total()
+		size += t.ids.nameLen(r.id(), slot) + r.lens.total()
 	}
 	buf := make([]byte, 0, size)
 	for _, slot := range slots {
 		r := &t.at(slot).head().recordText
-		buf = t.ids.appendName(buf, r.id, slot)
+		buf = t.ids.appendName(buf, r.id(), slot)
 		buf = append(buf, t.text.bytes(r.text, r.lens.total())...)
 	}
 	return textReader{text: string(buf)}

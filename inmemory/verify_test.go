@@ -113,8 +113,8 @@ func (t *recordTable[R, P]) verifyRows() (live []uint32, err error) {
 		}
 		live = append(live, s)
 		rt := &h.recordText
-		if got, ok := ids.get(ids.name(rt.id, s)); !ok || got != s {
-			return nil, fmt.Errorf("%s row %d: its ID %s is not filed under it", name, s, ids.name(rt.id, s))
+		if got, ok := ids.get(ids.name(rt.id(), s)); !ok || got != s {
+			return nil, fmt.Errorf("%s row %d: its ID %s is not filed under it", name, s, ids.name(rt.id(), s))
 		}
 		textBytes += rt.lens.total()
 	}
@@ -206,7 +206,7 @@ func (t *recordTable[R, P]) verify(less func(a, b uint32) bool) error {
 			continue
 		}
 		ordered++
-		if got, found := t.order.get(at.key(t.at(s).head().seq)); !found || got != s {
+		if got, found := t.order.get(at.entry(t.at(s).head().seq, s)); !found || got != s {
 			return fmt.Errorf("%s row %d missing from the time order", t.kind, s)
 		}
 	}
@@ -226,21 +226,21 @@ func verifyHistory(t *historyTable) error {
 
 // verifySorted checks a sortedIndex's blocks: keys strictly ascending,
 // firsts in step, no empty block, the count right.
-func verifySorted[K sortKey[K]](name string, x *sortedIndex[K]) error {
+func verifySorted[E sortEntry[E]](name string, x *sortedIndex[E]) error {
 	if len(x.firsts) != len(x.blocks) {
 		return fmt.Errorf("%s: %d firsts for %d blocks", name, len(x.firsts), len(x.blocks))
 	}
 	n := 0
-	var prev K
+	var prev E
 	for i, b := range x.blocks {
-		if len(b) == 0 || len(b) > sortedBlock || x.firsts[i] != b[0].k {
-			return fmt.Errorf("%s: block %d has %d entries, first key in step: %v", name, i, len(b), len(b) > 0 && x.firsts[i] == b[0].k)
+		if len(b) == 0 || len(b) > sortedBlock || x.firsts[i].cmp(b[0]) != 0 {
+			return fmt.Errorf("%s: block %d has %d entries, first key in step: %v", name, i, len(b), len(b) > 0 && x.firsts[i].cmp(b[0]) == 0)
 		}
 		for j, e := range b {
-			if (i > 0 || j > 0) && prev.cmp(e.k) >= 0 {
+			if (i > 0 || j > 0) && prev.cmp(e) >= 0 {
 				return fmt.Errorf("%s: block %d entry %d out of order", name, i, j)
 			}
-			prev = e.k
+			prev = e
 		}
 		n += len(b)
 	}
