@@ -205,7 +205,6 @@ func TestL1_LogCursorAfterItsEntryIsPurged(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
 	job := stores.NewID()
-	var ids []string
 	for i := range 6 {
 		// Written order 0..5, timestamps put entry 1 first for Purge.
 		ts := at(time.Duration(10+i) * time.Second)
@@ -214,7 +213,6 @@ func TestL1_LogCursorAfterItsEntryIsPurged(t *testing.T) {
 		}
 		e := &stores.LogEntry{JobID: job, Timestamp: ts, Message: fmt.Sprint(i)}
 		must(t, s.Logs().Append(ctx, []*stores.LogEntry{e}))
-		ids = append(ids, e.ID)
 	}
 	p, err := s.Logs().List(ctx, job, "", 2)
 	must(t, err)
