@@ -59,43 +59,78 @@ func BenchmarkDispatch(b *testing.B) {
 	}
 }
 
-// BenchmarkLeanCycle runs the bench's lean burn-down through the portable
-// Store, one batch of 1000 per op: EnqueueMany, Dispatch, MarkRunningMany,
-// CompleteMany. ns/job is the number the work phase of `orchestrix-store
-// bench --driver inmemory` is made of.
-func BenchmarkLeanCycle(b *testing.B) {
-	ctx := context.Background()
-	s, err := stores.Open(DriverName, "")
-	if err != nil {
-		b.Fatal(err)
+// BenchmarkBurndownCycle is one batch of the work phase of `orchestrix-store
+// bench --driver inmemory` per op, through the portable Store: Dispatch
+// with Start and CompleteMany (lean); Dispatch, MarkRunningMany and
+// CompleteMany (lean-mark-running, the bench's --mark-running); lean plus
+// one Logs().Append of a line per job and one History().AppendMany of a
+// row per job with their IDs left empty (full), as the bench's client
+// builds them. The batch's EnqueueMany is outside the timer; the store
+// keeps every finished job, log line and history row, as the bench's does,
+// so the live heap grows with b.N. ns/job is the number the bench's work
+// jobs/s is made of.
+func BenchmarkBurndownCycle(b *testing.B) {
+	for _, name := range []string{"lean", "lean-mark-running", "full"} {
+		full, markRunning := name == "full", name == "lean-mark-running"
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := stores.Open(DriverName, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			const n = 1000
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				batch := make([]*stores.Job, n)
+				for i := range batch {
+					batch[i] = &stores.Job{Type: "bench", Queue: "q", Args: []byte(`{"n":1}`)}
+				}
+				if err := s.Jobs().EnqueueMany(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				started := time.Now()
+				got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"q"}, Limit: n, WorkerID: "w", Now: started, Start: !markRunning})
+				if err != nil || len(got) != n {
+					b.Fatalf("dispatched %d: %v", len(got), err)
+				}
+				refs := make([]stores.Ref, n)
+				for i, j := range got {
+					refs[i] = j.Ref()
+				}
+				if markRunning {
+					running, err := s.Jobs().MarkRunningMany(ctx, refs, "w", time.Now())
+					if err != nil || errors.Join(running...) != nil {
+						b.Fatal(err, errors.Join(running...))
+					}
+				}
+				if full {
+					finished := time.Now()
+					entries := make([]*stores.LogEntry, len(got))
+					rows := make([]*stores.JobHistory, len(got))
+					entryArr := make([]stores.LogEntry, len(got))
+					rowArr := make([]stores.JobHistory, len(got))
+					for i, j := range got {
+						entryArr[i] = stores.LogEntry{JobID: j.ID, Timestamp: finished, Level: "info", Message: "bench job ran on w"}
+						rowArr[i] = stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: "w", StartedAt: started,
+							CompletedAt: finished, Status: stores.StatusCompleted, Duration: finished.Sub(started)}
+						entries[i], rows[i] = &entryArr[i], &rowArr[i]
+					}
+					if err := s.Logs().Append(ctx, entries); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.History().AppendMany(ctx, rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+				done, err := s.Jobs().CompleteMany(ctx, refs, time.Now())
+				if err != nil || errors.Join(done...) != nil {
+					b.Fatal(err, errors.Join(done...))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
+		})
 	}
-	defer s.Close()
-	const n = 1000
-	b.ReportAllocs()
-	for b.Loop() {
-		batch := make([]*stores.Job, n)
-		for i := range batch {
-			batch[i] = &stores.Job{Type: "bench", Queue: "q", Args: []byte(`{"n":1}`)}
-		}
-		if err := s.Jobs().EnqueueMany(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-		got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"q"}, Limit: n, WorkerID: "w", Now: time.Now()})
-		if err != nil || len(got) != n {
-			b.Fatalf("dispatched %d: %v", len(got), err)
-		}
-		refs := make([]stores.Ref, n)
-		for i, j := range got {
-			refs[i] = j.Ref()
-		}
-		running, err := s.Jobs().MarkRunningMany(ctx, refs, "w", time.Now())
-		if err != nil || errors.Join(running...) != nil {
-			b.Fatal(err, errors.Join(running...))
-		}
-		done, err := s.Jobs().CompleteMany(ctx, refs, time.Now())
-		if err != nil || errors.Join(done...) != nil {
-			b.Fatal(err, errors.Join(done...))
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/job")
 }

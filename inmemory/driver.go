@@ -52,9 +52,10 @@ func (Driver) Open(ctx context.Context, dsn string) (stores.Backend, error) {
 func New() *Backend {
 	db := &db{}
 	db.jobs = newJobTable()
-	records := recordsByJob{} // shared: a job's log lines and history rows
-	db.history = newHistoryTable(records)
-	db.logs = newLogTable(records)
+	db.reserve = newReserve()
+	records := newJobRecords(db.reserve) // shared: a job's log lines and history rows
+	db.history = newHistoryTable(records, db.reserve)
+	db.logs = newLogTable(records, db.reserve)
 	db.deadLetters = newDeadLetterTable()
 	db.cron = newScheduleTable[*stores.CronSchedule]()
 	db.intervals = newScheduleTable[*stores.IntervalSchedule]()
@@ -69,6 +70,9 @@ func New() *Backend {
 type db struct {
 	mu     sync.RWMutex
 	closed bool
+	// reserve is the log and history tables' spare memory; set in New and
+	// never changed, it is read without mu.
+	reserve *reserve
 
 	jobs        *jobTable
 	history     *historyTable

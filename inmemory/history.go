@@ -1,101 +1,47 @@
 package inmemory
 
 import (
+	"cmp"
 	"context"
-	"fmt"
-	"slices"
 	"time"
-
-	"github.com/google/btree"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
 )
 
-// historyTable holds job attempts (L1).
-type historyTable struct {
-	byID map[string]*histRow
-	// byJob keeps each job's attempts sorted by (Attempt, StartedAt, ID).
-	// The map is shared with the log table (jobRecords.hist).
-	byJob recordsByJob
-	// finished orders rows with a CompletedAt by (CompletedAt, ID): Purge.
-	finished *btree.BTreeG[*histRow]
+// histRec is a stored attempt: integers only (slab.go). Its text is
+// WorkerID, Status and Error back to back in the table's arena.
+type histRec struct {
+	recordHead // at: CompletedAt
+	attempt    int
+	started    instant
+	duration   time.Duration
 }
 
-// histRow is a stored attempt with what the finished order compares,
-// computed once: CompletedAt as integers and the ID as 128 bits when it is
-// a canonical UUID.
-type histRow struct {
-	stores.JobHistory
-	id   idKey
-	sec  int64
-	nsec int32
+func (r *histRec) head() *recordHead { return &r.recordHead }
+
+// historyTable holds job attempts (L1): each job's in (Attempt, StartedAt,
+// ID) order, and the finished ones (with a CompletedAt) by (CompletedAt,
+// seq) for Purge.
+type historyTable = recordTable[histRec, *histRec]
+
+func newHistoryTable(byJob *jobRecords, res *reserve) *historyTable {
+	t := newRecordTable[histRec]("history", byJob, res, res.histRows,
+		func(j *jobRec) (*uint32, *uint32) { return &j.histHead, &j.histTail },
+		func(r *histRec) (instant, bool) { return r.at(), !r.at().isZero() })
+	return &t
 }
 
-func newHistoryTable(byJob recordsByJob) *historyTable {
-	return &historyTable{
-		byID:  map[string]*histRow{},
-		byJob: byJob,
-		finished: newTree(func(a, b *histRow) bool {
-			if a.sec != b.sec {
-				return a.sec < b.sec
-			}
-			if a.nsec != b.nsec {
-				return a.nsec < b.nsec
-			}
-			if a.id.canon && b.id.canon {
-				if a.id.hi != b.id.hi {
-					return a.id.hi < b.id.hi
-				}
-				return a.id.lo < b.id.lo
-			}
-			return a.ID < b.ID
-		}),
-	}
-}
-
-func attemptCmp(a, b *histRow) int {
-	if a.Attempt != b.Attempt {
-		return a.Attempt - b.Attempt
-	}
-	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+// attemptCmp orders the rows at slots a and b of t by (Attempt, StartedAt,
+// ID).
+func attemptCmp(t *historyTable, a, b uint32) int {
+	ra, rb := t.at(a), t.at(b)
+	if c := cmp.Compare(ra.attempt, rb.attempt); c != 0 {
 		return c
 	}
-	switch {
-	case a.ID < b.ID:
-		return -1
-	case a.ID > b.ID:
-		return 1
+	if c := ra.started.entry(0, 0).cmp(rb.started.entry(0, 0)); c != 0 {
+		return c
 	}
-	return 0
-}
-
-func (t *historyTable) remove(h *histRow) {
-	delete(t.byID, h.ID)
-	if m, ok := t.finished.Min(); ok && m == h {
-		t.finished.DeleteMin()
-	} else {
-		t.finished.Delete(h)
-	}
-	if rec := t.byJob[h.JobID]; rec != nil {
-		if i, ok := slices.BinarySearchFunc(rec.hist, h, attemptCmp); ok {
-			rec.hist = slices.Delete(rec.hist, i, i+1)
-		}
-		t.byJob.dropIfEmpty(h.JobID, rec)
-	}
-}
-
-// removeJob deletes every attempt of a job (J9 Purge).
-func (t *historyTable) removeJob(jobID string) {
-	rec := t.byJob[jobID]
-	if rec == nil {
-		return
-	}
-	for _, h := range rec.hist {
-		delete(t.byID, h.ID)
-		t.finished.Delete(h)
-	}
-	rec.hist = nil
-	t.byJob.dropIfEmpty(jobID, rec)
+	return t.ids.compareNames(ra.id(), a, rb.id(), b)
 }
 
 // historyStore implements stores.HistoryStore (L1).
@@ -108,36 +54,30 @@ func (s historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 	return s.AppendMany(ctx, []*stores.JobHistory{h})
 }
 
-// AppendMany implements stores.HistoryStore: every row or none. Rows are
-// stored as they come; an ID already stored (before or earlier in this
-// batch) takes the batch's rows back out and fails it.
+// AppendMany implements stores.HistoryStore: every row or none
+// (appendStaged). The rows are read into records before the lock
+// (appendRecords).
 func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
-	if err := s.db.lock(ctx); err != nil {
-		return err
-	}
-	defer s.db.mu.Unlock()
-	t := s.db.history
-	for i, h := range rows {
-		if _, ok := t.byID[h.ID]; ok {
-			for _, back := range rows[:i] {
-				t.remove(t.byID[back.ID])
+	return appendRecords(ctx, s.db, &s.db.reserve.histStages, func(d *db) *historyTable { return d.history },
+		rows, historyID, historyJobID,
+		func(h *stores.JobHistory, r *histRec, text []byte) []byte {
+			r.attempt, r.duration = h.Attempt, h.Duration
+			r.started = instantOf(h.StartedAt)
+			r.setAt(instantOf(h.CompletedAt))
+			return r.stageText(text, h.WorkerID, string(h.Status), h.Error)
+		},
+		func(t *historyTable, l list[histRec, *histRec], slot uint32) {
+			// Attempts mostly come in order: search from the last.
+			at := *l.tail
+			for at != 0 && attemptCmp(t, slot, at) < 0 {
+				at = t.at(at).links.prev
 			}
-			return fmt.Errorf("history %s: %w", h.ID, stores.ErrAlreadyExists)
-		}
-		t.insert(&histRow{JobHistory: *h, id: idKeyOf(h.ID), sec: h.CompletedAt.Unix(), nsec: int32(h.CompletedAt.Nanosecond())})
-	}
-	return nil
+			l.insertAfter(at, slot)
+		})
 }
 
-func (t *historyTable) insert(h *histRow) {
-	t.byID[h.ID] = h
-	rec := t.byJob.add(h.JobID)
-	i, _ := slices.BinarySearchFunc(rec.hist, h, attemptCmp)
-	rec.hist = slices.Insert(rec.hist, i, h)
-	if !h.CompletedAt.IsZero() {
-		t.finished.ReplaceOrInsert(h)
-	}
-}
+func historyID(h *stores.JobHistory) string    { return h.ID }
+func historyJobID(h *stores.JobHistory) string { return h.JobID }
 
 // ListByJob implements stores.HistoryStore.
 func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.JobHistory, error) {
@@ -145,14 +85,21 @@ func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.Jo
 		return nil, err
 	}
 	defer s.db.mu.RUnlock()
-	var rows []*histRow
-	if rec := s.db.history.byJob[jobID]; rec != nil {
-		rows = rec.hist
+	t := s.db.history
+	var slots []uint32
+	if js := t.byJob.lookup(jobID); js != 0 {
+		slots = t.jobSlots(t.byJob.at(js).histHead, -1)
 	}
-	out := make([]*stores.JobHistory, len(rows))
-	for i, h := range rows {
-		c := h.JobHistory
-		out[i] = &c
+	text := t.pageText(slots)
+	rows := make([]stores.JobHistory, len(slots))
+	out := make([]*stores.JobHistory, len(slots))
+	for i, slot := range slots {
+		r, h := t.at(slot), &rows[i]
+		var status string
+		h.ID, h.WorkerID, status, h.Error = t.fields(&text, slot)
+		h.JobID, h.Attempt, h.Status = jobID, r.attempt, stores.JobStatus(status)
+		h.StartedAt, h.CompletedAt, h.Duration = r.started.time(), r.at().time(), r.duration
+		out[i] = h
 	}
 	return out, nil
 }
@@ -164,17 +111,5 @@ func (s historyStore) Purge(ctx context.Context, before time.Time, limit int) (i
 		return 0, err
 	}
 	defer s.db.mu.Unlock()
-	t := s.db.history
-	var old []*histRow
-	t.finished.Ascend(func(h *histRow) bool {
-		if !h.CompletedAt.Before(before) {
-			return false
-		}
-		old = append(old, h)
-		return len(old) < limit
-	})
-	for _, h := range old {
-		t.remove(h)
-	}
-	return len(old), nil
+	return s.db.history.purge(before, limit), nil
 }

@@ -99,38 +99,44 @@ type idKey struct {
 }
 
 func idKeyOf(id string) idKey {
-	if len(id) != 36 {
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
 		return idKey{}
 	}
 	var k idKey
-	n := 0
-	for i := 0; i < 36; i++ {
-		b := id[i]
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if b != '-' {
-				return idKey{}
-			}
-			continue
-		}
-		var v byte
-		switch {
-		case '0' <= b && b <= '9':
-			v = b - '0'
-		case 'a' <= b && b <= 'f':
-			v = b - 'a' + 10
-		default:
-			return idKey{}
-		}
-		if n < 16 {
+	var bad byte // any digit's table entry has a high bit set when one is not hex
+	for i, at := range uuidDigitsAt {
+		v := hexValue[id[at]]
+		bad |= v
+		if i < 16 {
 			k.hi = k.hi<<4 | uint64(v)
 		} else {
 			k.lo = k.lo<<4 | uint64(v)
 		}
-		n++
+	}
+	if bad&0xf0 != 0 {
+		return idKey{}
 	}
 	k.canon = true
 	return k
 }
+
+// uuidDigitsAt are the places of the 32 hex digits of a canonical UUID.
+var uuidDigitsAt = [32]uint8{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17,
+	19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35}
+
+// hexValue is the value of a lower-case hex digit, 0xff for any other byte.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()
 
 // idLess orders rows by ID, as strings.
 func idLess(a, b *jobRow) bool {

@@ -683,7 +683,7 @@ func TestJobIndexesUnderRandomOperations(t *testing.T) {
 			}
 		}
 		b.db.mu.Lock()
-		err := errors.Join(b.db.jobs.verify(), b.db.logs.verify(), b.db.history.verify(), b.db.deadLetters.verify())
+		err := errors.Join(b.db.jobs.verify(), verifyLogs(b.db.logs), verifyHistory(b.db.history), b.db.deadLetters.verify())
 		b.db.mu.Unlock()
 		if err != nil {
 			t.Fatalf("step %d: %v", step, err)

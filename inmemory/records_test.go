@@ -184,8 +184,10 @@ func TestIndexesEmptyAfterEverythingIsGone(t *testing.T) {
 		"jobs.readyByQueue": len(j.readyByQueue), "jobs.scheduled": j.scheduled.Len(), "jobs.dispatched": j.dispatched.Len(),
 		"jobs.runningDeadlines": j.runningDeadlines.Len(), "jobs.inFlightByWorker": len(j.inFlightByWorker),
 		"jobs.byFollower": len(j.byFollower), "jobs.uncleaned": j.uncleaned.Len(), "jobs.finished": j.finished.Len(),
-		"logs.byID": len(d.logs.byID), "logs.byJob": len(d.logs.byJob), "logs.byTime": d.logs.byTime.Len(),
-		"history.byID": len(d.history.byID), "history.byJob": len(d.history.byJob), "history.finished": d.history.finished.Len(),
+		"logs.rows": d.logs.rows.live(), "logs.ids": d.logs.ids.len(), "logs.byTime": d.logs.order.len(), "logs.text": d.logs.text.total,
+		"logs.text.chunks": d.logs.text.held, "jobRecords": d.logs.byJob.recs.live(), "jobRecords.ids": d.logs.byJob.ids.len(),
+		"history.rows": d.history.rows.live(), "history.ids": d.history.ids.len(), "history.finished": d.history.order.len(),
+		"history.text": d.history.text.total, "history.text.chunks": d.history.text.held,
 		"workers.byID": len(d.workers.byID), "workers.alive": d.workers.alive.Len(), "workers.available": len(d.workers.available),
 		"nodes.byID": len(d.nodes.byID), "nodes.alive": d.nodes.alive.Len(), "nodes.active": d.nodes.active.Len(),
 	}

@@ -29,6 +29,9 @@ func (j *jobStore) EnqueueMany(ctx context.Context, jobs []*Job) error {
 	}
 	var c checker
 	checkBatch(&c, "jobs", len(jobs))
+	if c.err == nil {
+		c.reserveIDs(emptyIDs(jobs, func(j *Job) string { return j.ID }))
+	}
 	now := j.s.now()
 	for i, job := range jobs {
 		c.job(at("jobs", i), job, now)

@@ -32,6 +32,9 @@ func (h *historyStore) AppendMany(ctx context.Context, rows []*JobHistory) error
 	}
 	var c checker
 	checkBatch(&c, "rows", len(rows))
+	if c.err == nil {
+		c.reserveIDs(emptyIDs(rows, func(r *JobHistory) string { return r.ID }))
+	}
 	for i, r := range rows {
 		if r == nil {
 			c.fail(indexed("rows", i), "must not be nil")
@@ -104,6 +107,9 @@ func (l *logStore) Append(ctx context.Context, entries []*LogEntry) error {
 	}
 	var c checker
 	checkBatch(&c, "entries", len(entries))
+	if c.err == nil {
+		c.reserveIDs(emptyIDs(entries, func(e *LogEntry) string { return e.ID }))
+	}
 	now := l.s.now()
 	for i, e := range entries {
 		if e == nil {

@@ -49,7 +49,7 @@ func NormalizeTime(t time.Time) time.Time {
 func NormalizeDuration(d time.Duration) time.Duration { return d.Truncate(time.Millisecond) }
 
 // NewID returns a new UUIDv7 string: time-ordered keys index well.
-func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+func NewID() string { return newIDs(1) }
 
 // checker collects the first validation error, so validation reads as a list.
 type checker struct {
@@ -62,6 +62,24 @@ type checker struct {
 	// prefix; it is rendered into a string only for an error, so checking
 	// a batch builds no per-element name.
 	elem fieldName
+	// ids, when reserved, fills the empty IDs of a batch (reserveIDs).
+	ids idBatch
+}
+
+// reserveIDs generates the n IDs that newID fills empty fields with next,
+// in one batch; newID makes its own once they are spent.
+func (c *checker) reserveIDs(n int) { c.ids = idBatch{newIDs(n)} }
+
+// emptyIDs counts the elements of a batch whose ID is empty (nil elements
+// are not counted).
+func emptyIDs[T any](batch []*T, id func(*T) string) int {
+	n := 0
+	for _, x := range batch {
+		if x != nil && id(x) == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // fieldName names a value: name, or name[index] when index >= 0. It is
@@ -167,29 +185,34 @@ func (c *checker) id(field string, s *string) {
 // and 23): uuid.Parse accepts it and String gives it back unchanged, so it
 // needs no parse and no new string.
 func canonicalUUID(s string) bool {
-	if len(s) != 36 {
+	if len(s) != uuidLen || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	for i := 0; i < 36; i++ {
-		b := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if b != '-' {
-				return false
-			}
-		default:
-			if !('0' <= b && b <= '9' || 'a' <= b && b <= 'f') {
-				return false
-			}
+	var bad byte
+	for _, j := range uuidHexAt {
+		bad |= notLowerHex[s[j]] | notLowerHex[s[j+1]]
+	}
+	return bad == 0
+}
+
+// notLowerHex is 0 for the bytes 0-9 and a-f, 1 for every other.
+var notLowerHex = func() (t [256]byte) {
+	for i := range t {
+		if !('0' <= i && i <= '9' || 'a' <= i && i <= 'f') {
+			t[i] = 1
 		}
 	}
-	return true
-}
+	return t
+}()
 
 // newID fills an empty UUID field with a new UUIDv7, else checks it.
 func (c *checker) newID(field string, s *string) {
 	if *s == "" {
-		*s = NewID()
+		id, ok := c.ids.next()
+		if !ok {
+			id = NewID()
+		}
+		*s = id
 		return
 	}
 	c.id(field, s)

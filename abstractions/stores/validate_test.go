@@ -230,3 +230,29 @@ func TestIDShortcutMatchesParse(t *testing.T) {
 		}
 	}
 }
+
+// canonicalUUID accepts exactly what uuid.Parse accepts and String gives
+// back unchanged.
+func TestCanonicalUUID(t *testing.T) {
+	id := NewID()
+	for i := range len(id) {
+		for _, c := range []byte{'-', 'g', 'A', 'F', '0', 'f', '{', ' ', 0, 0xff} {
+			b := []byte(id)
+			b[i] = c
+			s := string(b)
+			u, err := uuid.Parse(s)
+			want := err == nil && u.String() == s
+			if got := canonicalUUID(s); got != want {
+				t.Fatalf("canonicalUUID(%q) = %v, want %v", s, got, want)
+			}
+		}
+	}
+	for _, s := range []string{"", id[:35], id + "0", strings.ToUpper(id), "urn:uuid:" + id, "{" + id + "}"} {
+		if canonicalUUID(s) {
+			t.Fatalf("canonicalUUID(%q) = true", s)
+		}
+	}
+	if !canonicalUUID(id) {
+		t.Fatalf("canonicalUUID(%q) = false", id)
+	}
+}
