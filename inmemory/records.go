@@ -146,13 +146,6 @@ func (x *idIndex) find(r recordID, id string) (uint32, bool) {
 	return slot, ok
 }
 
-// add files id under slot and returns how the record keeps it, or false
-// when id is filed already.
-func (x *idIndex) add(id string, slot uint32) (recordID, bool) {
-	r := recordIDOf(id)
-	return r, x.insert(r, id, slot)
-}
-
 // insert files id, which is r, under slot, or reports false when id is
 // filed already.
 func (x *idIndex) insert(r recordID, id string, slot uint32) bool {
@@ -240,11 +233,8 @@ func (m *jobRecords) lookup(jobID string) uint32 {
 	return slot
 }
 
-// add returns the slot of jobID's entry, adding an empty one when there is
-// none.
-func (m *jobRecords) add(jobID string) uint32 { return m.addParsed(recordIDOf(jobID), jobID) }
-
-// addParsed is add for a jobID already read as r.
+// addParsed returns the slot of the entry of jobID, which is r, adding an
+// empty one when there is none.
 func (m *jobRecords) addParsed(r recordID, jobID string) uint32 {
 	if slot, ok := m.ids.find(r, jobID); ok {
 		return slot
