@@ -307,3 +307,35 @@ func TestS5_ScheduleMisfireBoundCoversTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestW3_LeaseSpansAfterResign: a term acquired by a call that returned
+// after the previous holder began resigning is a handover, even when its
+// AcquiredAt (the acquirer's now, sampled before the call) is earlier; one
+// whose call returned before the resign began overlaps, and so does one
+// that starts before an unresigned term's lease expires.
+func TestW3_LeaseSpansAfterResign(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	for _, tc := range []struct {
+		name string
+		prev termSpan
+		cur  termSpan
+		ok   bool
+	}{
+		{"resign, then a stale-dated acquire", termSpan{start: at(0), end: at(100), resigned: true},
+			termSpan{start: at(96), end: at(2000), granted: at(104)}, true},
+		{"acquire returned before the resign", termSpan{start: at(0), end: at(100), resigned: true},
+			termSpan{start: at(96), end: at(2000), granted: at(99)}, false},
+		{"acquire before the lease expired", termSpan{start: at(0), end: at(100)},
+			termSpan{start: at(96), end: at(2000), granted: at(104)}, false},
+		{"acquire after the lease expired", termSpan{start: at(0), end: at(100)},
+			termSpan{start: at(100), end: at(2000), granted: at(101)}, true},
+	} {
+		c := newCluster(nil, Config{Jobs: 10, Duration: time.Second})
+		prev, cur := tc.prev, tc.cur
+		c.spans[1], c.spans[2] = &prev, &cur
+		if inv := c.checkSpans(); inv.OK != tc.ok {
+			t.Errorf("%s: leases_disjoint ok = %v, want %v (%s)", tc.name, inv.OK, tc.ok, inv.Message)
+		}
+	}
+}
