@@ -532,11 +532,28 @@ func uuidBytes(id string) ([]byte, error) {
 	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
 		return nil, stores.InvalidField("id", "%q is not a UUID", id)
 	}
-	src := id[:8] + id[9:13] + id[14:18] + id[19:23] + id[24:]
-	if _, err := hex.Decode(b, []byte(src)); err != nil {
-		return nil, stores.InvalidField("id", "%q is not a UUID", id)
+	for i, j := 0, 0; j < 16; i, j = i+2, j+1 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+		}
+		hi, lo := unhex(id[i]), unhex(id[i+1])
+		if hi > 15 || lo > 15 {
+			return nil, stores.InvalidField("id", "%q is not a UUID", id)
+		}
+		b[j] = hi<<4 | lo
 	}
 	return b, nil
+}
+
+// unhex returns the value of a lower-case hex digit, or 255.
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 255
 }
 
 // uuidString returns the canonical form of 16 UUID bytes.
@@ -551,8 +568,9 @@ func uuidString(b string) string {
 	return string(s[:])
 }
 
-// historyMember encodes a history row filed under batch.
-func historyMember(h *stores.JobHistory, batch []byte) ([]byte, error) {
+// historyMember appends the member of a history row filed under batch to
+// b.
+func historyMember(b []byte, h *stores.JobHistory, batch []byte) ([]byte, error) {
 	jid, err := uuidBytes(h.JobID)
 	if err != nil {
 		return nil, err
@@ -564,7 +582,6 @@ func historyMember(h *stores.JobHistory, batch []byte) ([]byte, error) {
 	if len(h.WorkerID) > 255 || len(h.Status) > 255 {
 		return nil, stores.InvalidField("history", "worker id or status longer than 255 bytes")
 	}
-	b := make([]byte, 0, 90+len(h.Status)+len(h.WorkerID)+len(h.Error))
 	b = append(b, jid...)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.Attempt))
 	b = appendT8(b, h.StartedAt)
@@ -603,9 +620,14 @@ func decodeHistoryMember(m string) (*stores.JobHistory, error) {
 	return h, nil
 }
 
-// logRest encodes log line e, the i-th of its call, from its index on: what
+// historySize is the size of a history row's member.
+func historySize(h *stores.JobHistory) int {
+	return 82 + len(h.Status) + len(h.WorkerID) + len(h.Error)
+}
+
+// logRest appends log line e, the i-th of its call, from its index on: what
 // log_append.lua puts after the job id and the batch.
-func logRest(e *stores.LogEntry, i int) ([]byte, error) {
+func logRest(b []byte, e *stores.LogEntry, i int) ([]byte, error) {
 	id, err := uuidBytes(e.ID)
 	if err != nil {
 		return nil, err
@@ -613,7 +635,6 @@ func logRest(e *stores.LogEntry, i int) ([]byte, error) {
 	if len(e.Level) > 255 {
 		return nil, stores.InvalidField("Level", "longer than 255 bytes")
 	}
-	b := make([]byte, 0, 31+len(e.Level)+len(e.Message)+len(e.Exception))
 	b = binary.BigEndian.AppendUint16(b, uint16(i))
 	b = append(b, id...)
 	b = appendT8(b, e.Timestamp)
@@ -622,6 +643,11 @@ func logRest(e *stores.LogEntry, i int) ([]byte, error) {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Message)))
 	b = append(b, e.Message...)
 	return append(b, e.Exception...), nil
+}
+
+// logRestSize is the size of what logRest appends.
+func logRestSize(e *stores.LogEntry) int {
+	return 31 + len(e.Level) + len(e.Message) + len(e.Exception)
 }
 
 func decodeLogMember(m string) (*stores.LogEntry, error) {
@@ -646,25 +672,36 @@ func decodeLogMember(m string) (*stores.LogEntry, error) {
 	return e, nil
 }
 
-// locators collects one append call's locators (records_lib.lua): an
-// instant's T8, then the bytes that lead the row's member.
-type locators struct{ recs [][]byte }
+// locators collects one append call's locators (records_lib.lua), each
+// size bytes: an instant's T8, then the bytes that lead the row's member.
+type locators struct {
+	size int
+	buf  []byte
+}
 
 func (l *locators) add(t []byte, parts ...[]byte) {
-	r := append([]byte(nil), t...)
+	l.buf = append(l.buf, t...)
 	for _, p := range parts {
-		r = append(r, p...)
+		l.buf = append(l.buf, p...)
 	}
-	l.recs = append(l.recs, r)
 }
 
 // list returns the locators in time order (ties in the order added), as one
 // string.
 func (l *locators) list() []byte {
-	if !slices.IsSortedFunc(l.recs, cmpT8) {
-		slices.SortStableFunc(l.recs, cmpT8)
+	n := len(l.buf) / l.size
+	at := func(i int) []byte { return l.buf[i*l.size : (i+1)*l.size] }
+	sorted := true
+	for i := 1; i < n && sorted; i++ {
+		sorted = bytes.Compare(at(i - 1)[:8], at(i)[:8]) <= 0
 	}
-	return bytes.Join(l.recs, nil)
+	if sorted {
+		return l.buf
+	}
+	recs := make([][]byte, n)
+	for i := range recs {
+		recs[i] = at(i)
+	}
+	slices.SortStableFunc(recs, func(a, b []byte) int { return bytes.Compare(a[:8], b[:8]) })
+	return bytes.Join(recs, nil)
 }
-
-func cmpT8(a, b []byte) int { return bytes.Compare(a[:8], b[:8]) }

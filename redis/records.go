@@ -31,13 +31,20 @@ func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory
 		return err
 	}
 	args := make([]any, 2, 2+2*len(rows))
-	var locs locators
+	locs := locators{size: 56, buf: make([]byte, 0, 56*len(rows))}
 	members := make([]any, len(rows))
+	size := 0
+	for _, h := range rows {
+		size += historySize(h)
+	}
+	buf := make([]byte, 0, size)
 	for i, h := range rows {
-		m, err := historyMember(h, batch)
+		start := len(buf)
+		buf, err = historyMember(buf, h, batch)
 		if err != nil {
 			return err
 		}
+		m := buf[start:len(buf):len(buf)]
 		args = append(args, m[32:48])
 		members[i] = m
 		if !h.CompletedAt.IsZero() {
@@ -97,16 +104,22 @@ func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error
 	}
 	n := len(entries)
 	args := make([]any, 1+3*n)
-	var locs locators
+	locs := locators{size: 42, buf: make([]byte, 0, 42*n)}
+	size := 0
+	for _, e := range entries {
+		size += logRestSize(e)
+	}
+	buf := make([]byte, 0, size)
 	for i, e := range entries {
 		jid, err := uuidBytes(e.JobID)
 		if err != nil {
 			return err
 		}
-		rest, err := logRest(e, i)
-		if err != nil {
+		start := len(buf)
+		if buf, err = logRest(buf, e, i); err != nil {
 			return err
 		}
+		rest := buf[start:len(buf):len(buf)]
 		args[1+i], args[1+n+i], args[1+2*n+i] = rest[2:18], jid, rest
 		locs.add(rest[18:26], jid, rest[:18])
 	}
