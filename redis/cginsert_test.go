@@ -214,6 +214,9 @@ func TestCGInsert(t *testing.T) {
 					}
 				})
 			}
+			if startMode {
+				records(t, s, step, got, now)
+			}
 			step("complete", n, func() {
 				for _, js := range got {
 					errs, err := s.Jobs().CompleteMany(ctx, refs(js), now)
@@ -229,6 +232,39 @@ func TestCGInsert(t *testing.T) {
 			})
 		}
 	}
+}
+
+// records appends one log line and one history row per dispatched job, a
+// batch per Dispatch, as the full bench does, each as a step of its own.
+func records(t *testing.T, s *stores.Store, step func(string, int, func()), got [][]*stores.Job, now time.Time) {
+	n := 0
+	for _, js := range got {
+		n += len(js)
+	}
+	ctx := context.Background()
+	step("log line", n, func() {
+		for _, js := range got {
+			entries := make([]*stores.LogEntry, len(js))
+			for i, j := range js {
+				entries[i] = &stores.LogEntry{JobID: j.ID, Timestamp: now, Level: "info", Message: "bench job ran on w1"}
+			}
+			if err := s.Logs().Append(ctx, entries); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	step("history row", n, func() {
+		for _, js := range got {
+			rows := make([]*stores.JobHistory, len(js))
+			for i, j := range js {
+				rows[i] = &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: "w1", StartedAt: now,
+					CompletedAt: now, Status: stores.StatusCompleted, Duration: time.Millisecond}
+			}
+			if err := s.History().AppendMany(ctx, rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }
 
 // TestCGClient measures the client's CPU time per enqueued job against a

@@ -1,6 +1,9 @@
 package redis
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -359,75 +362,6 @@ func decodeDeadLetter(raw any) (*stores.DeadLetter, error) {
 	return dl, nil
 }
 
-// historyRec is a stored job attempt. N is the attempt as 19 digits, the
-// sort key of histj.
-type historyRec struct {
-	ID          string `json:"i"`
-	JobID       string `json:"j"`
-	Attempt     string `json:"n"`
-	WorkerID    string `json:"w,omitempty"`
-	StartedAt   string `json:"ta,omitempty"`
-	CompletedAt string `json:"co,omitempty"`
-	Status      string `json:"st,omitempty"`
-	Error       string `json:"e,omitempty"`
-	Duration    string `json:"du,omitempty"`
-}
-
-func encodeHistory(h *stores.JobHistory) historyRec {
-	return historyRec{ID: h.ID, JobID: h.JobID, Attempt: pad19(int64(h.Attempt)), WorkerID: h.WorkerID,
-		StartedAt: optT(h.StartedAt), CompletedAt: optT(h.CompletedAt), Status: string(h.Status),
-		Error: h.Error, Duration: ms(h.Duration)}
-}
-
-func decodeHistory(raw any) (*stores.JobHistory, error) {
-	s, _ := raw.(string)
-	var r historyRec
-	if err := json.Unmarshal([]byte(s), &r); err != nil {
-		return nil, fmt.Errorf("orchestrix/redis: decode history: %w", err)
-	}
-	var d decoder
-	h := &stores.JobHistory{ID: r.ID, JobID: r.JobID, Attempt: int(d.i64(strings.TrimLeft(r.Attempt, "0"))),
-		WorkerID: r.WorkerID, StartedAt: d.t(r.StartedAt), CompletedAt: d.t(r.CompletedAt),
-		Status: stores.JobStatus(r.Status), Error: r.Error, Duration: d.ms(r.Duration)}
-	if d.err != nil {
-		return nil, fmt.Errorf("orchestrix/redis: history %s: %w", r.ID, d.err)
-	}
-	return h, nil
-}
-
-// logRec is a log line's JSON. log_append.lua stores it after the line's
-// sequence number (19 digits, its place in the written order and the List
-// cursor): prefixing costs the script one string, splicing it into the
-// object two.
-type logRec struct {
-	ID        string `json:"i"`
-	JobID     string `json:"j"`
-	Timestamp string `json:"ts"`
-	Level     string `json:"l,omitempty"`
-	Message   string `json:"m,omitempty"`
-	Exception string `json:"x,omitempty"`
-}
-
-// decodeLog returns a stored log line and its sequence number.
-func decodeLog(raw any) (*stores.LogEntry, string, error) {
-	s, _ := raw.(string)
-	if len(s) < 19 {
-		return nil, "", fmt.Errorf("orchestrix/redis: decode log entry: record too short")
-	}
-	seq := s[:19]
-	var r logRec
-	if err := json.Unmarshal([]byte(s[19:]), &r); err != nil {
-		return nil, "", fmt.Errorf("orchestrix/redis: decode log entry: %w", err)
-	}
-	var d decoder
-	e := &stores.LogEntry{ID: r.ID, JobID: r.JobID, Timestamp: d.t(r.Timestamp), Level: r.Level,
-		Message: r.Message, Exception: r.Exception}
-	if d.err != nil {
-		return nil, "", fmt.Errorf("orchestrix/redis: log entry %s: %w", r.ID, d.err)
-	}
-	return e, seq, nil
-}
-
 // scheduleRec is a stored cron or interval schedule.
 type scheduleRec struct {
 	ID           string `json:"i"`
@@ -557,3 +491,217 @@ func decodeNode(raw any) (*stores.CoordinatorNode, error) {
 }
 
 var errUnexpected = errors.New("orchestrix/redis: unexpected reply")
+
+// History rows and log lines are stored whole as sorted-set members
+// (records_lib.lua), in binary: ids as their 16 bytes, instants as T8 (8
+// bytes, big-endian unix microseconds, 0 for the zero time), so byte order
+// is the order the indexes need and the scripts build no text.
+//
+//	history row  jobID attempt(8) T8(started) id T8(completed) batch(16)
+//	             duration(8, ns) len(1) status len(1) worker error
+//	log line     jobID batch(6) index(2) id T8(timestamp) len(1) level
+//	             len(4) message exception
+//
+// A log line's batch is the number log_append.lua takes for its call and
+// its index its place in the call, so a job's lines sort in written order;
+// batch·index is the List cursor. A history row's batch names the list of
+// locators its call filed (records_lib.lua).
+
+// t8 encodes an instant as T8.
+func t8(t time.Time) string { return string(appendT8(nil, t)) }
+
+func appendT8(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.BigEndian.AppendUint64(b, 0)
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(t.UnixMicro()))
+}
+
+func parseT8(b string) time.Time {
+	us := binary.BigEndian.Uint64([]byte(b))
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(us)).UTC()
+}
+
+// uuidBytes returns the 16 bytes of a canonical UUID (what the portable
+// layer passes).
+func uuidBytes(id string) ([]byte, error) {
+	b := make([]byte, 16, 24)
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+		return nil, stores.InvalidField("id", "%q is not a UUID", id)
+	}
+	for i, j := 0, 0; j < 16; i, j = i+2, j+1 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+		}
+		hi, lo := unhex(id[i]), unhex(id[i+1])
+		if hi > 15 || lo > 15 {
+			return nil, stores.InvalidField("id", "%q is not a UUID", id)
+		}
+		b[j] = hi<<4 | lo
+	}
+	return b, nil
+}
+
+// unhex returns the value of a lower-case hex digit, or 255.
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 255
+}
+
+// uuidString returns the canonical form of 16 UUID bytes.
+func uuidString(b string) string {
+	var s [36]byte
+	hex.Encode(s[:8], []byte(b[:4]))
+	hex.Encode(s[9:13], []byte(b[4:6]))
+	hex.Encode(s[14:18], []byte(b[6:8]))
+	hex.Encode(s[19:23], []byte(b[8:10]))
+	hex.Encode(s[24:], []byte(b[10:16]))
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
+}
+
+// historyMember appends the member of a history row filed under batch to
+// b.
+func historyMember(b []byte, h *stores.JobHistory, batch []byte) ([]byte, error) {
+	jid, err := uuidBytes(h.JobID)
+	if err != nil {
+		return nil, err
+	}
+	id, err := uuidBytes(h.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(h.WorkerID) > 255 || len(h.Status) > 255 {
+		return nil, stores.InvalidField("history", "worker id or status longer than 255 bytes")
+	}
+	b = append(b, jid...)
+	b = binary.BigEndian.AppendUint64(b, uint64(h.Attempt))
+	b = appendT8(b, h.StartedAt)
+	b = append(b, id...)
+	b = appendT8(b, h.CompletedAt)
+	b = append(b, batch...)
+	b = binary.BigEndian.AppendUint64(b, uint64(h.Duration))
+	b = append(b, byte(len(h.Status)))
+	b = append(b, h.Status...)
+	b = append(b, byte(len(h.WorkerID)))
+	b = append(b, h.WorkerID...)
+	return append(b, h.Error...), nil
+}
+
+func decodeHistoryMember(m string) (*stores.JobHistory, error) {
+	bad := fmt.Errorf("orchestrix/redis: bad stored history row of %d bytes", len(m))
+	if len(m) < 82 {
+		return nil, bad
+	}
+	h := &stores.JobHistory{JobID: uuidString(m[:16]), Attempt: int(binary.BigEndian.Uint64([]byte(m[16:24]))),
+		StartedAt: parseT8(m[24:32]), ID: uuidString(m[32:48]), CompletedAt: parseT8(m[48:56]),
+		Duration: time.Duration(binary.BigEndian.Uint64([]byte(m[72:80])))}
+	p := 80
+	ns := int(m[p])
+	if p+1+ns >= len(m) {
+		return nil, bad
+	}
+	h.Status = stores.JobStatus(m[p+1 : p+1+ns])
+	p += 1 + ns
+	nw := int(m[p])
+	if p+1+nw > len(m) {
+		return nil, bad
+	}
+	h.WorkerID = m[p+1 : p+1+nw]
+	h.Error = m[p+1+nw:]
+	return h, nil
+}
+
+// historySize is the size of a history row's member.
+func historySize(h *stores.JobHistory) int {
+	return 82 + len(h.Status) + len(h.WorkerID) + len(h.Error)
+}
+
+// logRest appends log line e, the i-th of its call, from its index on: what
+// log_append.lua puts after the job id and the batch.
+func logRest(b []byte, e *stores.LogEntry, i int) ([]byte, error) {
+	id, err := uuidBytes(e.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.Level) > 255 {
+		return nil, stores.InvalidField("Level", "longer than 255 bytes")
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(i))
+	b = append(b, id...)
+	b = appendT8(b, e.Timestamp)
+	b = append(b, byte(len(e.Level)))
+	b = append(b, e.Level...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Message)))
+	b = append(b, e.Message...)
+	return append(b, e.Exception...), nil
+}
+
+// logRestSize is the size of what logRest appends.
+func logRestSize(e *stores.LogEntry) int {
+	return 31 + len(e.Level) + len(e.Message) + len(e.Exception)
+}
+
+func decodeLogMember(m string) (*stores.LogEntry, error) {
+	bad := fmt.Errorf("orchestrix/redis: bad stored log line of %d bytes", len(m))
+	if len(m) < 53 {
+		return nil, bad
+	}
+	e := &stores.LogEntry{JobID: uuidString(m[:16]), ID: uuidString(m[24:40]), Timestamp: parseT8(m[40:48])}
+	p := 48
+	nl := int(m[p])
+	if p+1+nl+4 > len(m) {
+		return nil, bad
+	}
+	e.Level = m[p+1 : p+1+nl]
+	p += 1 + nl
+	nm := int(binary.BigEndian.Uint32([]byte(m[p : p+4])))
+	if p+4+nm > len(m) {
+		return nil, bad
+	}
+	e.Message = m[p+4 : p+4+nm]
+	e.Exception = m[p+4+nm:]
+	return e, nil
+}
+
+// locators collects one append call's locators (records_lib.lua), each
+// size bytes: an instant's T8, then the bytes that lead the row's member.
+type locators struct {
+	size int
+	buf  []byte
+}
+
+func (l *locators) add(t []byte, parts ...[]byte) {
+	l.buf = append(l.buf, t...)
+	for _, p := range parts {
+		l.buf = append(l.buf, p...)
+	}
+}
+
+// list returns the locators in time order (ties in the order added), as one
+// string.
+func (l *locators) list() []byte {
+	n := len(l.buf) / l.size
+	at := func(i int) []byte { return l.buf[i*l.size : (i+1)*l.size] }
+	sorted := true
+	for i := 1; i < n && sorted; i++ {
+		sorted = bytes.Compare(at(i - 1)[:8], at(i)[:8]) <= 0
+	}
+	if sorted {
+		return l.buf
+	}
+	recs := make([][]byte, n)
+	for i := range recs {
+		recs[i] = at(i)
+	}
+	slices.SortStableFunc(recs, func(a, b []byte) int { return bytes.Compare(a[:8], b[:8]) })
+	return bytes.Join(recs, nil)
+}

@@ -555,10 +555,28 @@ func (s *jobStore) Purge(ctx context.Context, before time.Time, limit int) (int,
 	return int(n), s.purgeOrphans(ctx)
 }
 
+// purgeOrphans runs purge_orphans.lua on up to 16 orphans at a time, each
+// given with its 16 bytes (the prefix of its rows' members), until none is
+// left.
 func (s *jobStore) purgeOrphans(ctx context.Context) error {
 	prev := int64(1) << 62
 	for {
-		v, err := s.b.run(ctx, scriptPurgeOrphans, s.keys(), orphanBudget)
+		ids, err := s.b.c.SRandMemberN(ctx, s.keys()[kOrphans], 16).Result()
+		if err != nil {
+			return s.b.wrap(err, "read orphans")
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		args := []any{orphanBudget}
+		for _, id := range ids {
+			jid, err := uuidBytes(id)
+			if err != nil {
+				return err
+			}
+			args = append(args, id, jid)
+		}
+		v, err := s.b.run(ctx, scriptPurgeOrphans, s.keys(), args...)
 		if err != nil {
 			return err
 		}

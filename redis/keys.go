@@ -16,8 +16,9 @@ import (
 //
 //	{P}:jobs {P}:queues {P}:readyq {P}:sched {P}:wm {P}:bystatus {P}:disp
 //	{P}:run {P}:wjobs {P}:fol {P}:done {P}:uncl {P}:uniq {P}:ticks {P}:dl
-//	{P}:dlidx {P}:hist {P}:histj {P}:histc {P}:logs {P}:logj {P}:logt
-//	{P}:logseq {P}:orphans                      job family: jobs, their
+//	{P}:dlidx {P}:histid {P}:histr {P}:histbt {P}:histbl {P}:logid
+//	{P}:logr {P}:logbt {P}:logbl {P}:logseq {P}:orphans
+//	                                            job family: jobs, their
 //	                                            indexes, dead letters,
 //	                                            history and logs
 //	{P}:hold:jobs {P}:hold:bystatus {P}:hold:readyq {P}:hold:queues
@@ -62,8 +63,8 @@ type keys struct {
 
 // jobKeyNames are the job-family key suffixes in KEYS order (lib.lua).
 var jobKeyNames = []string{"jobs", "queues", "readyq", "sched", "wm", "bystatus", "disp",
-	"run", "wjobs", "fol", "done", "uncl", "uniq", "ticks", "dl", "dlidx", "hist", "histj",
-	"histc", "logs", "logj", "logt", "logseq", "orphans"}
+	"run", "wjobs", "fol", "done", "uncl", "uniq", "ticks", "dl", "dlidx", "histid", "histr",
+	"histbt", "histbl", "logid", "logr", "logbt", "logbl", "logseq", "orphans"}
 
 // plainKeyNames are the keys a plain enqueue writes, in the order of
 // enqueue_check.lua's KEYS.
@@ -87,12 +88,14 @@ const (
 	kTicks
 	kDL
 	kDLIdx
-	kHist
-	kHistJ
-	kHistC
-	kLogs
-	kLogJ
-	kLogT
+	kHistID
+	kHistR
+	kHistBT
+	kHistBL
+	kLogID
+	kLogR
+	kLogBT
+	kLogBL
 	kLogSeq
 	kOrphans
 	// schedule keys follow the job family in cron and interval

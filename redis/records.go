@@ -2,8 +2,10 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -20,37 +22,55 @@ func (s *historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 	return s.AppendMany(ctx, []*stores.JobHistory{h})
 }
 
-// AppendMany stores every attempt or none with one script run (L1). Each
-// row travels with its index members, so the script never decodes JSON.
+// AppendMany stores every attempt or none with one script run (L1). The
+// rows travel as the members the script stores (records_lib.lua), so it
+// builds no string per row; the completed ones are filed under one batch.
 func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
-	args := make([]any, 0, 3*len(rows))
-	for _, h := range rows {
-		r := encodeHistory(h)
-		done := ""
-		if r.CompletedAt != "" {
-			done = r.CompletedAt + r.ID
-		}
-		started := r.StartedAt
-		if started == "" {
-			started = zeroT
-		}
-		args = append(args, r.JobID+r.Attempt+started+r.ID, done, marshal(r))
+	batch, err := uuidBytes(stores.NewID())
+	if err != nil {
+		return err
 	}
-	_, err := s.b.run(ctx, scriptHistoryAppendMany, s.b.k.job, args...)
+	args := make([]any, 2, 2+2*len(rows))
+	locs := locators{size: 56, buf: make([]byte, 0, 56*len(rows))}
+	members := make([]any, len(rows))
+	size := 0
+	for _, h := range rows {
+		size += historySize(h)
+	}
+	buf := make([]byte, 0, size)
+	for i, h := range rows {
+		start := len(buf)
+		buf, err = historyMember(buf, h, batch)
+		if err != nil {
+			return err
+		}
+		m := buf[start:len(buf):len(buf)]
+		args = append(args, m[32:48])
+		members[i] = m
+		if !h.CompletedAt.IsZero() {
+			locs.add(m[48:56], m[:48])
+		}
+	}
+	args[0], args[1] = batch, locs.list()
+	_, err = s.b.run(ctx, scriptHistoryAppendMany, s.b.k.job, append(args, members...)...)
 	return err
 }
 
 func (s *historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.JobHistory, error) {
-	k := s.b.k.job
+	jid, err := uuidBytes(jobID)
+	if err != nil {
+		return nil, err
+	}
 	var out []*stores.JobHistory
-	min := "[" + jobID
+	min, max := "["+string(jid), "("+string(jid)+maxSuffix
 	for {
-		list, err := s.b.rangeGet(ctx, k[kHistJ], k[kHist], min, "("+jobID+maxSuffix, stores.MaxLimit, false)
+		list, err := s.b.c.ZRangeArgs(ctx, goredis.ZRangeArgs{Key: s.b.k.job[kHistR], Start: min, Stop: max,
+			ByLex: true, Count: stores.MaxLimit}).Result()
 		if err != nil {
-			return nil, err
+			return nil, s.b.wrap(err, "list history")
 		}
-		for _, raw := range list {
-			h, err := decodeHistory(raw)
+		for _, m := range list {
+			h, err := decodeHistoryMember(m)
 			if err != nil {
 				return nil, err
 			}
@@ -59,13 +79,12 @@ func (s *historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.J
 		if len(list) < stores.MaxLimit {
 			return out, nil
 		}
-		last := out[len(out)-1]
-		min = "(" + jobID + pad19(int64(last.Attempt)) + tT(last.StartedAt) + last.ID
+		min = "(" + list[len(list)-1]
 	}
 }
 
 func (s *historyStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
-	v, err := s.b.run(ctx, scriptHistoryPurge, s.b.k.job, tT(before), limit)
+	v, err := s.b.run(ctx, scriptHistoryPurge, s.b.k.job, t8(before), limit)
 	n, _ := v.(int64)
 	return int(n), err
 }
@@ -75,58 +94,77 @@ type logStore struct{ b *Backend }
 
 var _ stores.LogStore = (*logStore)(nil)
 
-// Append stores the entries in order with one script run (L1); each travels
-// with the parts of its index members, so the script never decodes JSON.
+// Append stores the entries in order with one script run (L1). Each line
+// travels as its id, its job id and the rest of its member, so the script
+// builds one string per line (job id, batch, rest); the batch's locators go
+// as one string.
 func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
-	args := make([]any, 0, 3*len(entries))
-	for _, e := range entries {
-		ts := tT(e.Timestamp)
-		args = append(args, e.JobID, ts+e.ID, marshal(logRec{ID: e.ID, JobID: e.JobID, Timestamp: ts, Level: e.Level,
-			Message: e.Message, Exception: e.Exception}))
+	if len(entries) > 1<<16 {
+		return stores.InvalidField("entries", "has %d entries, the limit is %d", len(entries), 1<<16)
 	}
+	n := len(entries)
+	args := make([]any, 1+3*n)
+	locs := locators{size: 42, buf: make([]byte, 0, 42*n)}
+	size := 0
+	for _, e := range entries {
+		size += logRestSize(e)
+	}
+	buf := make([]byte, 0, size)
+	for i, e := range entries {
+		jid, err := uuidBytes(e.JobID)
+		if err != nil {
+			return err
+		}
+		start := len(buf)
+		if buf, err = logRest(buf, e, i); err != nil {
+			return err
+		}
+		rest := buf[start:len(buf):len(buf)]
+		args[1+i], args[1+n+i], args[1+2*n+i] = rest[2:18], jid, rest
+		locs.add(rest[18:26], jid, rest[:18])
+	}
+	args[0] = locs.list()
 	_, err := s.b.run(ctx, scriptLogAppend, s.b.k.job, args...)
 	return err
 }
 
-// List pages a job's log in written order. The cursor is the sequence
-// number of the last entry returned.
+// List pages a job's log in written order. The cursor is the position of
+// the last entry returned: its batch and index, as one number.
 func (s *logStore) List(ctx context.Context, jobID, cursor string, limit int) (stores.LogPage, error) {
-	k := s.b.k.job
-	min := "[" + jobID
-	if cursor != "" {
-		seq, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || seq < 0 {
-			return stores.LogPage{}, stores.InvalidField("cursor", "is not a cursor returned by this store")
-		}
-		min = "[" + jobID + pad19(seq+1)
-	}
-	list, err := s.b.rangeGet(ctx, k[kLogJ], k[kLogs], min, "("+jobID+maxSuffix, limit+1, false)
+	jid, err := uuidBytes(jobID)
 	if err != nil {
 		return stores.LogPage{}, err
 	}
+	min := "[" + string(jid)
+	if cursor != "" {
+		pos, err := strconv.ParseUint(cursor, 10, 64)
+		if err != nil || pos == math.MaxUint64 {
+			return stores.LogPage{}, stores.InvalidField("cursor", "is not a cursor returned by this store")
+		}
+		min = "[" + string(binary.BigEndian.AppendUint64(jid, pos+1))
+	}
+	list, err := s.b.c.ZRangeArgs(ctx, goredis.ZRangeArgs{Key: s.b.k.job[kLogR], Start: min, Stop: "(" + string(jid) + maxSuffix,
+		ByLex: true, Count: int64(limit) + 1}).Result()
+	if err != nil {
+		return stores.LogPage{}, s.b.wrap(err, "list log")
+	}
 	var page stores.LogPage
-	var seqs []string
-	for _, raw := range list {
-		e, seq, err := decodeLog(raw)
+	for _, m := range list {
+		e, err := decodeLogMember(m)
 		if err != nil {
 			return stores.LogPage{}, err
 		}
 		page.Entries = append(page.Entries, e)
-		seqs = append(seqs, seq)
 	}
 	if len(page.Entries) > limit {
 		page.Entries = page.Entries[:limit]
-		n, err := strconv.ParseInt(seqs[limit-1], 10, 64)
-		if err != nil {
-			return stores.LogPage{}, fmt.Errorf("orchestrix/redis: bad stored log sequence %q", seqs[limit-1])
-		}
-		page.Next = strconv.FormatInt(n, 10)
+		page.Next = strconv.FormatUint(binary.BigEndian.Uint64([]byte(list[limit-1][16:24])), 10)
 	}
 	return page, nil
 }
 
 func (s *logStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
-	v, err := s.b.run(ctx, scriptLogPurge, s.b.k.job, tT(before), limit)
+	v, err := s.b.run(ctx, scriptLogPurge, s.b.k.job, t8(before), limit)
 	n, _ := v.(int64)
 	return int(n), err
 }

@@ -14,7 +14,26 @@ var scriptFS embed.FS
 // sends EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or failed
 // over server, a new cluster node), so no load step is needed.
 func loadScript(name string) *goredis.Script {
+	body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
+	if err != nil {
+		panic(err)
+	}
+	return loadScriptBody(string(body))
+}
+
+// loadScriptBody returns body with lib.lua prepended.
+func loadScriptBody(body string) *goredis.Script {
 	lib, err := scriptFS.ReadFile("scripts/lib.lua")
+	if err != nil {
+		panic(err)
+	}
+	return goredis.NewScript(strings.TrimSpace(string(lib)) + "\n" + body)
+}
+
+// loadRecordScript returns scripts/name.lua after lib.lua and
+// records_lib.lua, the helpers of the history and log scripts.
+func loadRecordScript(name string) *goredis.Script {
+	lib, err := scriptFS.ReadFile("scripts/records_lib.lua")
 	if err != nil {
 		panic(err)
 	}
@@ -22,7 +41,7 @@ func loadScript(name string) *goredis.Script {
 	if err != nil {
 		panic(err)
 	}
-	return goredis.NewScript(strings.TrimSpace(string(lib)) + "\n" + string(body))
+	return loadScriptBody(string(lib) + "\n" + string(body))
 }
 
 // loadBareScript returns the script scripts/name.lua alone, without
@@ -61,11 +80,11 @@ var (
 	scriptRelease           = loadScript("release")
 	scriptMarkCleaned       = loadScript("mark_cleaned")
 	scriptPurgeJobs         = loadScript("purge_jobs")
-	scriptPurgeOrphans      = loadScript("purge_orphans")
-	scriptHistoryAppendMany = loadScript("history_append_many")
-	scriptHistoryPurge      = loadScript("history_purge")
-	scriptLogAppend         = loadScript("log_append")
-	scriptLogPurge          = loadScript("log_purge")
+	scriptPurgeOrphans      = loadRecordScript("purge_orphans")
+	scriptHistoryAppendMany = loadRecordScript("history_append_many")
+	scriptHistoryPurge      = loadRecordScript("history_purge")
+	scriptLogAppend         = loadRecordScript("log_append")
+	scriptLogPurge          = loadRecordScript("log_purge")
 	scriptDLAdd             = loadScript("dl_add")
 	scriptDLRemove          = loadScript("dl_remove")
 	scriptDLRequeue         = loadScript("dl_requeue")

@@ -308,14 +308,15 @@ func TestJ9_PurgeTakesHistoryAndLogsInBoundedSteps(t *testing.T) {
 	for _, c := range []struct {
 		key  string
 		want int64
-	}{{k[kOrphans], 0}, {k[kLogs], 3000}, {k[kLogT], 3000}, {k[kHistC], 3}} {
+	}{{k[kOrphans], 0}, {k[kLogID], 3000}, {k[kLogR], 3000}, {k[kLogBT], 3}, {k[kLogBL], 3},
+		{k[kHistID], 3}, {k[kHistR], 3}, {k[kHistBT], 3}, {k[kHistBL], 3}} {
 		var got int64
-		switch c.key {
-		case k[kLogs]:
+		switch b.c.Type(ctx, c.key).Val() {
+		case "hash":
 			got = b.c.HLen(ctx, c.key).Val()
-		case k[kOrphans]:
+		case "set":
 			got = b.c.SCard(ctx, c.key).Val()
-		default:
+		case "zset":
 			got = b.c.ZCard(ctx, c.key).Val()
 		}
 		if got != c.want {

@@ -1,5 +1,5 @@
 -- cancel.lua moves a non-terminal job to cancelled.
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] job id   ARGV[2] now (T)
 -- Returns 'OK'; ORX_NOTFOUND or ORX_CONFLICT (already terminal).
 local K = jobkeys()

@@ -1,5 +1,5 @@
 -- claim.lua sets the follower of a job that has none (J6).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] job id   ARGV[2] node id
 -- Returns 'OK' (also when the node already owns it); ORX_NOTFOUND or ORX_CONFLICT.
 local K = jobkeys()

@@ -1,6 +1,6 @@
 -- dead_letter.lua moves the job at the given attempt (any status) out of the
 -- live set into a dead letter, atomically (J7). History and logs stay.
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] job id   ARGV[2] attempt (19 digits)   ARGV[3] dead letter id
 -- ARGV[4] last error ('' takes the job's)   ARGV[5] failed at (T)
 -- Returns the dead letter JSON (j: the job's record); ORX_NOTFOUND or ORX_CONFLICT.

@@ -2,7 +2,7 @@
 -- (priority desc, created asc, id asc), to dispatched, or to running when
 -- started, and returns them (J4).
 -- It first promotes scheduled jobs that became due at now.
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] now (T)   ARGV[2] now+1µs (T)   ARGV[3] limit
 -- ARGV[4] worker id ('' for none)   ARGV[5] '1': start them (running,
 -- StartedAt now), else '0'   ARGV[6..] queues (none: every queue)

@@ -1,5 +1,5 @@
 -- dl_add.lua stores a dead letter (D1).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] dead letter JSON (fields i, fa, j, e, n)
 -- Returns 'OK'; ORX_EXISTS for a duplicate id.
 local K = jobkeys()

@@ -1,5 +1,5 @@
 -- dl_remove.lua deletes a dead letter (D1).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] dead letter id
 -- Returns 'OK'; ORX_NOTFOUND.
 local K = jobkeys()

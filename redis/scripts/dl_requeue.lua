@@ -1,6 +1,6 @@
 -- dl_requeue.lua removes a dead letter and enqueues its job again under the
 -- original id, pending, with run state cleared and Attempt kept (D1).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] dead letter id
 -- Returns the job record; ORX_NOTFOUND, or ORX_EXISTS when a live job holds
 -- the id, the unique key or the schedule tick (the dead letter stays).

@@ -1,6 +1,6 @@
 -- finish.lua moves in-flight jobs at their attempts to a terminal status:
 -- Complete, CompleteMany, Fail and TimeOut (J5).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] status   ARGV[2] now (T)   ARGV[3] '' keeps LastError, '=' .. text sets it to text
 -- ARGV[4..] pairs of job id, attempt (19 digits)
 -- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.

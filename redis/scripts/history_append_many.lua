@@ -1,33 +1,20 @@
 -- history_append_many.lua stores job attempts, all or none (L1):
 -- History().Append and AppendMany.
--- KEYS: the job family (lib.lua, 1..24)
--- ARGV: triples of histj member (jobID attempt(19) T(started) id), histc
--- member (T(completed) id, '' when not completed) and the row's JSON (codec.go
--- historyRec); the id is the last 36 bytes of the histj member.
+-- KEYS: the job family (lib.lua, 1..26)
+-- ARGV[1] the batch (16 bytes, fresh)   ARGV[2] the completed rows' locators
+-- in time order (records_lib.lua)   ARGV[3..n+2] the rows' ids (16 bytes)
+-- ARGV[n+3..2n+2] their members (records.go)
 -- Returns the number stored, or ORX_EXISTS when an id is stored or given
 -- twice (then nothing is stored).
 local K = jobkeys()
-local n = #ARGV / 3
-local ids = {}
-for i = 1, n do ids[i] = sub(ARGV[3 * i - 2], -36) end
-local stored = hmget(K.hist, ids)
-local rows, byjob, bydone, nd = {}, {}, {}, 0
+local n = (#ARGV - 2) / 2
+if ARGV[2] ~= '' and redis.call('HEXISTS', K.histbl, ARGV[1]) == 1 then return err('EXISTS', 'history batch') end
+local e = newIDs(K.histid, 3, n + 2, 'history id')
+if e then return e end
+local zs = {}
 for i = 1, n do
-  if stored[i] then return err('EXISTS', 'history id') end
-  rows[2 * i - 1], rows[2 * i] = ids[i], ARGV[3 * i]
-  byjob[2 * i - 1], byjob[2 * i] = '0', ARGV[3 * i - 2]
-  local c = ARGV[3 * i - 1]
-  if c ~= '' then
-    bydone[nd + 1], bydone[nd + 2] = '0', c
-    nd = nd + 2
-  end
+  zs[2 * i - 1], zs[2 * i] = '0', ARGV[n + 2 + i]
 end
--- An id given twice counts once in HSET's new fields; none was stored
--- before, so deleting them all undoes it.
-if hsetNew(K.hist, rows) ~= n then
-  callAll('HDEL', K.hist, ids, 1)
-  return err('EXISTS', 'history id')
-end
-callAll('ZADD', K.histj, byjob, 2)
-callAll('ZADD', K.histc, bydone, 2)
+callAll('ZADD', K.histr, zs, 2)
+fileBatch(K.histbt, K.histbl, ARGV[1], ARGV[2])
 return n

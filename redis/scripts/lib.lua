@@ -28,19 +28,26 @@
 --  14 ticks     HASH  scheduleID T(tick) -> id           stored jobs made by a schedule
 --  15 dl        HASH  dead letter id -> JSON
 --  16 dlidx     ZSET  T(failed) id
---  17 hist      HASH  history id -> JSON
---  18 histj     ZSET  jobID attempt(19) T(started) id
---  19 histc     ZSET  T(completed) id                    rows with a CompletedAt
---  20 logs      HASH  log id -> JSON
---  21 logj      ZSET  jobID seq(19) T(timestamp) id
---  22 logt      ZSET  T(timestamp) id
---  23 logseq    STRING log sequence counter
---  24 orphans   SET   ids of purged jobs whose history/logs remain to delete
+--  17 histid    SET   binary ids of stored history rows
+--  18 histr     ZSET  history rows, whole (records.go): jobID attempt
+--                     T(started) id T(completed) batch ..., by job in attempt order
+--  19 histbt    ZSET  T(earliest completed) batch: one member per append call
+--                     that stored completed rows
+--  20 histbl    HASH  batch -> its completed rows' locators, by CompletedAt
+--  21 logid     SET   binary ids of stored log lines
+--  22 logr      ZSET  log lines, whole: jobID batch(6) index(2) id T ..., by
+--                     job in written order
+--  23 logbt     ZSET  T(earliest timestamp) batch: one member per Append
+--  24 logbl     HASH  batch -> its lines' locators, by Timestamp
+--  25 logseq    STRING log batch counter
+--  26 orphans   SET   ids of purged jobs whose history/logs remain to delete
+--  (T8 is an instant as 8 bytes, big-endian unix microseconds; ids here are
+--  16 binary bytes. records.go documents every layout.)
 -- Schedule scripts get four more (cron or interval):
---  25 sch       HASH  id -> schedule JSON
---  26 names     HASH  name -> id
---  27 list      ZSET  name                               (score 0, byte order)
---  28 due       ZSET  T(next run) id                     enabled schedules
+--  27 sch       HASH  id -> schedule JSON
+--  28 names     HASH  name -> id
+--  29 list      ZSET  name                               (score 0, byte order)
+--  30 due       ZSET  T(next run) id                     enabled schedules
 
 -- Job records (codec.go writes and reads the same layout): a fixed-width
 -- head at these 1-based offsets, then length-prefixed fields (3-digit
@@ -84,9 +91,9 @@ local function jobkeys()
   return {jobs = KEYS[1], queues = KEYS[2], readyq = KEYS[3], sched = KEYS[4], wm = KEYS[5],
     bystatus = KEYS[6], disp = KEYS[7], run = KEYS[8], wjobs = KEYS[9], fol = KEYS[10],
     done = KEYS[11], uncl = KEYS[12], uniq = KEYS[13], ticks = KEYS[14], dl = KEYS[15],
-    dlidx = KEYS[16], hist = KEYS[17], histj = KEYS[18], histc = KEYS[19], logs = KEYS[20],
-    logj = KEYS[21], logt = KEYS[22], logseq = KEYS[23], orphans = KEYS[24],
-    sch = KEYS[25], names = KEYS[26], list = KEYS[27], due = KEYS[28]}
+    dlidx = KEYS[16], histid = KEYS[17], histr = KEYS[18], histbt = KEYS[19], histbl = KEYS[20],
+    logid = KEYS[21], logr = KEYS[22], logbt = KEYS[23], logbl = KEYS[24], logseq = KEYS[25],
+    orphans = KEYS[26], sch = KEYS[27], names = KEYS[28], list = KEYS[29], due = KEYS[30]}
 end
 
 local function lp(s) return string.format('%03d', #s) .. s end

@@ -1,32 +1,21 @@
--- log_append.lua stores log entries, all or none, in the order given (L1).
--- KEYS: the job family (lib.lua, 1..24)
--- ARGV: triples of job id, T(timestamp) id, and the entry's JSON object
--- (codec.go logRec); the script numbers the entries in order and stores each
--- as its sequence (19 digits) followed by the JSON.
--- Returns the number stored; ORX_EXISTS for a duplicate id (nothing stored).
+-- log_append.lua stores log lines, all or none, in the order given (L1).
+-- KEYS: the job family (lib.lua, 1..26)
+-- ARGV[1] the lines' locators in time order (records_lib.lua)
+-- ARGV[2..n+1] the lines' ids (16 bytes)   ARGV[n+2..2n+1] their job ids
+-- (16 bytes)   ARGV[2n+2..3n+1] the rest of each member: index(2) id T8 ...
+-- (records.go). The script takes the next batch number (6 bytes) and puts
+-- it after the job id: a job's lines sort in written order.
+-- Returns the number stored; ORX_EXISTS for a stored id or one given twice
+-- (nothing stored).
 local K = jobkeys()
-local n = #ARGV / 3
-local ids = {}
-for i = 1, n do ids[i] = sub(ARGV[3 * i - 1], 20) end
-local stored = hmget(K.logs, ids)
+local n = (#ARGV - 1) / 3
+local e = newIDs(K.logid, 2, n + 1, 'log entry id')
+if e then return e end
+local b = struct.pack('>I6', redis.call('INCR', K.logseq))
+local zs = {}
 for i = 1, n do
-  if stored[i] then return err('EXISTS', 'log entry id') end
+  zs[2 * i - 1], zs[2 * i] = '0', ARGV[n + 1 + i] .. b .. ARGV[2 * n + 1 + i]
 end
-local first = redis.call('INCRBY', K.logseq, n) - n
-local rows, byjob, bytime = {}, {}, {}
-for i = 1, n do
-  local s, tsid = string.format('%019d', first + i), ARGV[3 * i - 1]
-  rows[2 * i - 1], rows[2 * i] = ids[i], s .. ARGV[3 * i]
-  byjob[2 * i - 1], byjob[2 * i] = '0', ARGV[3 * i - 2] .. s .. tsid
-  bytime[2 * i - 1], bytime[2 * i] = '0', tsid
-end
--- An id given twice counts once in HSET's new fields; none was stored
--- before, so deleting them all undoes it (and the sequence numbers it took
--- are only skipped).
-if hsetNew(K.logs, rows) ~= n then
-  callAll('HDEL', K.logs, ids, 1)
-  return err('EXISTS', 'log entry id')
-end
-callAll('ZADD', K.logj, byjob, 2)
-callAll('ZADD', K.logt, bytime, 2)
+callAll('ZADD', K.logr, zs, 2)
+fileBatch(K.logbt, K.logbl, b, ARGV[1])
 return n

@@ -1,6 +1,6 @@
 -- mark_cleaned.lua sets ChannelsCleaned on the given jobs; missing ids are
 -- ignored (J9).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV: job ids
 -- Returns 'OK'.
 local K = jobkeys()

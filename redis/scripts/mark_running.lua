@@ -1,5 +1,5 @@
 -- mark_running.lua moves a dispatched job at the given attempt to running (J5).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] job id   ARGV[2] attempt (19 digits)   ARGV[3] worker id ('' keeps)   ARGV[4] now (T)
 -- Returns the job record; ORX_NOTFOUND or ORX_CONFLICT.
 local K = jobkeys()

@@ -1,6 +1,6 @@
 -- mark_running_many.lua moves dispatched jobs at their attempts to running:
 -- MarkRunningMany (J5).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] worker id ('' keeps)   ARGV[2] now (T)
 -- ARGV[3..] pairs of job id, attempt (19 digits)
 -- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.

@@ -1,6 +1,6 @@
 -- pending.lua returns up to limit due pending jobs in Pending order (J3). It
 -- promotes scheduled jobs due at now first (a change of representation only).
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] now (T)   ARGV[2] now+1µs (T)   ARGV[3] limit
 -- Returns job records, in order.
 local K = jobkeys()

@@ -2,7 +2,7 @@
 -- cut-off (J9) and records their ids in orphans, so purge_orphans.lua deletes
 -- their history and logs in bounded steps; a crash in between leaves the
 -- work recorded, never lost.
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] cut-off (T, exclusive)   ARGV[2] limit
 -- Returns how many jobs it deleted.
 local K = jobkeys()

@@ -1,6 +1,6 @@
 -- release.lua clears the follower of up to batch jobs a node owns (J6). The
 -- caller repeats it until it returns fewer than batch.
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] node id   ARGV[2] batch
 -- Returns how many jobs it released.
 local K = jobkeys()

@@ -2,7 +2,7 @@
 -- timed_out, each only if it is still in the status and attempt the caller
 -- read: Retry and Recover (J7, J8). The caller computed the backoff from the
 -- RetryCount it read, which cannot change while status and attempt hold.
--- KEYS: the job family (lib.lua, 1..24)
+-- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] now (T)
 -- ARGV[2..] groups of 6: job id, expected status, expected attempt (19
 --   digits), expected retry count ('' for 0), action, value

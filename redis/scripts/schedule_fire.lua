@@ -1,6 +1,6 @@
 -- schedule_fire.lua enqueues a firing's jobs and advances the schedule in one
 -- atomic step (S3): every check runs before any write.
--- KEYS: the job family (lib.lua, 1..24), then sch, names, list, due (25..28)
+-- KEYS: the job family (lib.lua, 1..26), then sch, names, list, due (27..30)
 -- ARGV[1] schedule id   ARGV[2] seen next run (T)   ARGV[3] next run (T)
 -- ARGV[4] fired at (T)   ARGV[5..] job records (codec.go)
 -- Returns 'OK'; ORX_NOTFOUND, ORX_CONFLICT or ORX_EXISTS (nothing changed).

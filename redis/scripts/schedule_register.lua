@@ -1,7 +1,7 @@
 -- schedule_register.lua creates a schedule or updates the one with the same
 -- name (S1). An update keeps id and created, and next/last run when the spec
 -- (ex, tz, iv) is unchanged.
--- KEYS: the job family (lib.lua, 1..24), then sch, names, list, due (25..28)
+-- KEYS: the job family (lib.lua, 1..26), then sch, names, list, due (27..30)
 -- ARGV[1] schedule JSON (fields i, n, nr, lr, en, ca, ex, tz, iv, ...)
 -- Returns the stored JSON; ORX_EXISTS when a new schedule's id is taken.
 local K = jobkeys()

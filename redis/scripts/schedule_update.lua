@@ -1,5 +1,5 @@
 -- schedule_update.lua changes one schedule: SetEnabled, Advance, Remove (S1, S3).
--- KEYS: the job family (lib.lua, 1..24), then sch, names, list, due (25..28)
+-- KEYS: the job family (lib.lua, 1..26), then sch, names, list, due (27..30)
 -- ARGV[1] schedule id   ARGV[2] op: 'enable', 'disable', 'advance', 'remove'
 -- advance: ARGV[3] seen next run (T)  ARGV[4] next run (T)  ARGV[5] last run (T or '')
 -- Returns 'OK'; ORX_NOTFOUND, or ORX_CONFLICT when advance saw another next run.
