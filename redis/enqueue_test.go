@@ -60,7 +60,7 @@ func snapshot(t *testing.T, ctx context.Context, b *Backend) map[string]string {
 // batch longer than one HMGET chunk; with or without readyq and queues
 // keys) or with one id twice is ErrAlreadyExists and leaves every key of
 // the store as it was (enqueue_check.lua holds the keys the batch writes,
-// enqueue_release.lua puts them back); the store works on afterwards. On a
+// hold_release.lua puts them back); the store works on afterwards. On a
 // server that denies RENAME the same holds through enqueue.lua.
 func TestJ1_RejectedPlainBatchChangesNothing(t *testing.T) {
 	t.Run("standalone", func(t *testing.T) {
@@ -72,24 +72,46 @@ func TestJ1_RejectedPlainBatchChangesNothing(t *testing.T) {
 	})
 	// A server that denies RENAME: plain batches take enqueue.lua.
 	t.Run("no RENAME", func(t *testing.T) {
-		server, err := exec.LookPath("redis-server")
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("redis-server is not installed")
-			}
-			t.Skip("redis-server is not installed: install it to run this test")
-		}
-		port, err := freePort()
-		must(t, err)
-		dir := t.TempDir()
-		cmd := exec.Command(server, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"), "--rename-command", "RENAME", "")
-		must(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		must(t, waitPing(addr))
-		testRejectedPlainBatch(t, openBackend(t, "redis://"+addr+"/0"), 2)
+		testRejectedPlainBatch(t, openBackend(t, noRenameServer(t)), 2)
 	})
+}
+
+// noRenameServer starts a private redis-server that denies RENAME and
+// returns its DSN.
+func noRenameServer(t *testing.T) string {
+	server, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is not installed")
+		}
+		t.Skip("redis-server is not installed: install it to run this test")
+	}
+	port, err := freePort()
+	must(t, err)
+	dir := t.TempDir()
+	cmd := exec.Command(server, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"), "--rename-command", "RENAME", "")
+	must(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	must(t, waitPing(addr))
+	return "redis://" + addr + "/0"
+}
+
+// unchanged fails when a key of b differs from before (a snapshot).
+func unchanged(t *testing.T, ctx context.Context, b *Backend, what string, before map[string]string) {
+	t.Helper()
+	after := snapshot(t, ctx, b)
+	for key, v := range before {
+		if after[key] != v {
+			t.Fatalf("%s: key %s changed:\nbefore %q\nafter  %q", what, key, v, after[key])
+		}
+	}
+	for key := range after {
+		if _, ok := before[key]; !ok {
+			t.Fatalf("%s: key %s appeared: %q", what, key, after[key])
+		}
+	}
 }
 
 // testRejectedPlainBatch runs the rejections on b, where canHold must answer
@@ -114,17 +136,7 @@ func testRejectedPlainBatch(t *testing.T, b *Backend, hold int32) {
 		if !errors.Is(err, stores.ErrAlreadyExists) {
 			t.Fatalf("%s: got %v, want ErrAlreadyExists", what, err)
 		}
-		after := snapshot(t, ctx, b)
-		for key, v := range before {
-			if after[key] != v {
-				t.Fatalf("%s: key %s changed:\nbefore %q\nafter  %q", what, key, v, after[key])
-			}
-		}
-		for key := range after {
-			if _, ok := before[key]; !ok {
-				t.Fatalf("%s: key %s appeared: %q", what, key, after[key])
-			}
-		}
+		unchanged(t, ctx, b, what, before)
 		checkIndexes(t, ctx, b, what)
 	}
 	dupOf := func(id string) *stores.Job {
@@ -174,6 +186,98 @@ func testRejectedPlainBatch(t *testing.T, b *Backend, hold int32) {
 		t.Fatalf("dispatched %d jobs of queue a, want 1103", len(js))
 	}
 	for _, key := range b.k.plain[len(plainKeyNames):] {
+		if n, _ := b.c.Exists(ctx, key).Result(); n != 0 {
+			t.Fatalf("holding key %s left behind", key)
+		}
+	}
+}
+
+// TestL1_RejectedHistoryAppendChangesNothing: a history append with a
+// stored id (at any place of a batch longer than one SMISMEMBER chunk; with
+// the batch keys present or absent; completed rows or not) or with one id
+// twice is ErrAlreadyExists and leaves every key of the store as it was
+// (history_check.lua holds the keys the append writes, hold_release.lua
+// puts them back); the store works on afterwards. On a server that denies
+// RENAME the same holds through history_append_many.lua.
+func TestL1_RejectedHistoryAppendChangesNothing(t *testing.T) {
+	t.Run("standalone", func(t *testing.T) {
+		requireServer(t, testAddr())
+		testRejectedHistoryAppend(t, openBackend(t, standaloneDSN()), 1)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		testRejectedHistoryAppend(t, openBackend(t, clusterDSN(t)), 1)
+	})
+	t.Run("no RENAME", func(t *testing.T) {
+		testRejectedHistoryAppend(t, openBackend(t, noRenameServer(t)), 2)
+	})
+}
+
+// testRejectedHistoryAppend runs the rejections on b, where canHold must
+// answer hold (1: the native transaction, 2: history_append_many.lua).
+func testRejectedHistoryAppend(t *testing.T, b *Backend, hold int32) {
+	s := stores.Wrap(DriverName, b)
+	t.Cleanup(func() { s.Close() })
+	ctx := ctxT(t)
+	job := stores.NewID()
+	rows := func(n int, completed bool) []*stores.JobHistory {
+		out := make([]*stores.JobHistory, n)
+		for i := range out {
+			out[i] = &stores.JobHistory{ID: stores.NewID(), JobID: job, Attempt: i + 1, WorkerID: "w", StartedAt: t0,
+				Status: stores.StatusRunning}
+			if completed {
+				out[i].CompletedAt, out[i].Status = t0.Add(time.Duration(i)*time.Second), stores.StatusCompleted
+			}
+		}
+		return out
+	}
+	reject := func(what string, batch []*stores.JobHistory) {
+		t.Helper()
+		before := snapshot(t, ctx, b)
+		if err := s.History().AppendMany(ctx, batch); !errors.Is(err, stores.ErrAlreadyExists) {
+			t.Fatalf("%s: got %v, want ErrAlreadyExists", what, err)
+		}
+		unchanged(t, ctx, b, what, before)
+	}
+	// Rows without CompletedAt file no batch: histbt and histbl absent.
+	open := rows(2, false)
+	must(t, s.History().AppendMany(ctx, open))
+	if n, _ := b.c.Exists(ctx, b.k.job[kHistBT], b.k.job[kHistBL]).Result(); n != 0 {
+		t.Fatalf("%d of histbt and histbl exist", n)
+	}
+	dup := func(h *stores.JobHistory) *stores.JobHistory {
+		c := *h
+		c.Attempt, c.Error = 99, "again"
+		return &c
+	}
+	reject("a stored id, no batch keys", append(rows(2, true), dup(open[1])))
+	done := rows(3, true)
+	must(t, s.History().AppendMany(ctx, done))
+	reject("a stored id in the middle", slices.Concat(rows(2, true), []*stores.JobHistory{dup(done[1])}, rows(2, false)))
+	reject("a stored id alone, not completed", []*stores.JobHistory{dup(open[0])})
+	big := rows(1500, true)
+	big[1200] = dup(done[2])
+	reject("a stored id past the first chunk", big)
+	twice := rows(3, true)
+	twice[2].ID = twice[0].ID
+	reject("one id twice", twice)
+
+	if b.hold.Load() != hold {
+		t.Fatalf("canHold's answer %d, want %d", b.hold.Load(), hold)
+	}
+
+	// The store works on: the held keys came back whole.
+	must(t, s.History().AppendMany(ctx, rows(1100, true)))
+	got, err := s.History().ListByJob(ctx, job)
+	must(t, err)
+	if len(got) != 1105 {
+		t.Fatalf("listed %d rows, want 1105", len(got))
+	}
+	n, err := s.History().Purge(ctx, t0.Add(time.Hour), 5000)
+	must(t, err)
+	if n != 1103 {
+		t.Fatalf("purged %d completed rows, want 1103", n)
+	}
+	for _, key := range b.k.hist[len(histKeyNames):] {
 		if n, _ := b.c.Exists(ctx, key).Result(); n != 0 {
 			t.Fatalf("holding key %s left behind", key)
 		}

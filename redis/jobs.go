@@ -31,7 +31,7 @@ func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
 		return nil
 	}
 	if !slices.ContainsFunc(jobs, func(j *stores.Job) bool { return !isPlain(j) }) {
-		ok, err := s.canHold(ctx)
+		ok, err := s.b.canHold(ctx)
 		if err != nil {
 			return err
 		}
@@ -56,37 +56,38 @@ func isPlain(j *stores.Job) bool {
 }
 
 // canHold reports whether the server lets this client RENAME, which a
-// rejected plain enqueue needs to hold its keys (enqueue_check.lua): were
-// RENAME denied (an ACL, rename-command), the batch's writes would run. It
-// asks once, with a RENAME of a holding key onto itself, which a server
-// that allows it answers with OK or "no such key". Without RENAME every
-// batch goes through enqueue.lua.
-func (s *jobStore) canHold(ctx context.Context) (bool, error) {
-	switch s.b.hold.Load() {
+// rejected plain enqueue or history append needs to hold its keys
+// (enqueue_check.lua, history_check.lua): were RENAME denied (an ACL,
+// rename-command), the batch's writes would run. It asks once, with a
+// RENAME of a holding key onto itself, which a server that allows it
+// answers with OK or "no such key". Without RENAME every batch goes
+// through enqueue.lua or history_append_many.lua.
+func (b *Backend) canHold(ctx context.Context) (bool, error) {
+	switch b.hold.Load() {
 	case 1:
 		return true, nil
 	case 2:
 		return false, nil
 	}
-	key := s.b.k.plain[len(plainKeyNames)]
-	err := s.b.c.Rename(ctx, key, key).Err()
+	key := b.k.plain[len(plainKeyNames)]
+	err := b.c.Rename(ctx, key, key).Err()
 	var rerr goredis.Error
 	switch {
 	case err == nil || errors.As(err, &rerr) && strings.Contains(rerr.Error(), "no such key"):
-		s.b.hold.Store(1)
+		b.hold.Store(1)
 		return true, nil
 	case errors.As(err, &rerr):
-		s.b.hold.Store(2)
+		b.hold.Store(2)
 		return false, nil
 	}
-	return false, s.b.wrap(err, "enqueue")
+	return false, b.wrap(err, "enqueue")
 }
 
 // enqueuePlain stores plain pending jobs, all or none (J1), in one MULTI/EXEC
 // of native commands: enqueue_check.lua (no id taken, else it holds the
 // keys so that the writes fail), HSET of the records, ZADD of their bystatus
 // and readyq members (built here from the records, the same bytes lib.lua's
-// entries reads), SADD of their queues, enqueue_release.lua. Redis runs the
+// entries reads), SADD of their queues, hold_release.lua. Redis runs the
 // transaction as one step, like a script, and the native commands cost the
 // server half of what a script spends on the same writes: a script turns
 // every argument into a Lua string (hashing each byte) and back. A batch
@@ -103,14 +104,21 @@ func (s *jobStore) enqueuePlain(ctx context.Context, jobs []*stores.Job) error {
 	pipe.Do(ctx, a.live...)
 	pipe.Do(ctx, a.ready...)
 	pipe.SAdd(ctx, k[kQueues], a.queues...)
-	scriptEnqueueRelease.Eval(ctx, pipe, s.b.k.plain)
-	_, err = pipe.Exec(ctx)
+	scriptHoldRelease.Eval(ctx, pipe, s.b.k.plain)
+	return s.b.execHeld(ctx, pipe, check, "enqueue", "job id")
+}
+
+// execHeld runs pipe, a transaction opened by check (enqueue_check.lua,
+// history_check.lua), and returns ErrAlreadyExists about what when the
+// check held the keys, so that the writes failed.
+func (b *Backend) execHeld(ctx context.Context, pipe goredis.Pipeliner, check *goredis.Cmd, op, what string) error {
+	_, err := pipe.Exec(ctx)
 	if n, cerr := check.Int(); cerr == nil && n == 1 {
-		return fmt.Errorf("%w: job id", stores.ErrAlreadyExists)
+		return fmt.Errorf("%w: %s", stores.ErrAlreadyExists, what)
 	} else if cerr != nil {
-		return s.b.wrap(cerr, "enqueue")
+		return b.wrap(cerr, op)
 	}
-	return s.b.wrap(err, "enqueue")
+	return b.wrap(err, op)
 }
 
 // plainArgs are the arguments of a plain enqueue: the ids (for
@@ -138,13 +146,21 @@ func newPlainArgs(jobs []*stores.Job, jobsKey, bystatus, readyq string) (plainAr
 			a.queues = append(a.queues, s[live:live+3+len(j.Queue)])
 		}
 	}
-	slices.Sort(ids)
-	for i := 1; i < n; i++ {
-		if ids[i] == ids[i-1] {
-			return plainArgs{}, fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, ids[i])
-		}
+	if id, ok := repeated(ids); ok {
+		return plainArgs{}, fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, id)
 	}
 	return a, nil
+}
+
+// repeated sorts ids and returns one that occurs twice, if any.
+func repeated(ids []string) (string, bool) {
+	slices.Sort(ids)
+	for i := 1; i < len(ids); i++ {
+		if ids[i] == ids[i-1] {
+			return ids[i], true
+		}
+	}
+	return "", false
 }
 
 func (s *jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {
@@ -238,20 +254,28 @@ func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, worke
 	return refResults(v, refs, "dispatched")
 }
 
-// refResults maps a script's per-ref codes to errors: nil for OK.
+// refResults maps a script's failures (lib.lua: flat pairs of a ref's
+// 1-based place and 'NOTFOUND' or 'CONFLICT', in ref order) to one error
+// per ref, nil for a ref that moved.
 func refResults(v any, refs []stores.Ref, want string) ([]error, error) {
-	codes, err := replyList(v)
-	if err != nil || len(codes) != len(refs) {
-		return nil, fmt.Errorf("%w: script returned %d codes for %d refs", errUnexpected, len(codes), len(refs))
+	list, err := replyList(v)
+	if err != nil || len(list)%2 != 0 {
+		return nil, fmt.Errorf("%w: script returned %d values for failures", errUnexpected, len(list))
 	}
 	out := make([]error, len(refs))
-	for i, c := range codes {
-		switch c {
-		case "OK":
+	for k := 0; k < len(list); k += 2 {
+		p, ok := list[k].(int64)
+		if !ok || p < 1 || p > int64(len(refs)) || out[p-1] != nil {
+			return nil, fmt.Errorf("%w: script named ref %v of %d", errUnexpected, list[k], len(refs))
+		}
+		r := refs[p-1]
+		switch list[k+1] {
 		case "NOTFOUND":
-			out[i] = fmt.Errorf("%w: job %s", stores.ErrNotFound, refs[i].ID)
+			out[p-1] = fmt.Errorf("%w: job %s", stores.ErrNotFound, r.ID)
+		case "CONFLICT":
+			out[p-1] = fmt.Errorf("%w: job %s is not %s at attempt %d", stores.ErrConflict, r.ID, want, r.Attempt)
 		default:
-			out[i] = fmt.Errorf("%w: job %s is not %s at attempt %d", stores.ErrConflict, refs[i].ID, want, refs[i].Attempt)
+			return nil, fmt.Errorf("%w: script returned code %v", errUnexpected, list[k+1])
 		}
 	}
 	return out, nil

@@ -26,6 +26,9 @@ import (
 //	                                            enqueue holds those four
 //	                                            keys; they exist only
 //	                                            inside its transaction
+//	{P}:hold:histid {P}:hold:histr {P}:hold:histbt {P}:hold:histbl
+//	                                            the same for a rejected
+//	                                            history append
 //	{P}:cron {P}:cron:names {P}:cron:list {P}:cron:due      cron schedules
 //	{P}:ival {P}:ival:names {P}:ival:list {P}:ival:due      interval schedules
 //	{P:w}:workers                               workers
@@ -55,7 +58,10 @@ type keys struct {
 	// plain lists the keys a plain enqueue writes (jobs, bystatus,
 	// readyq, queues), then their holding keys in the same order
 	// (enqueue_check.lua).
-	plain   []string
+	plain []string
+	// hist lists the keys a history append writes (histid, histr, histbt,
+	// histbl), then their holding keys (history_check.lua).
+	hist    []string
 	workers string
 	nodes   string
 	lease   string
@@ -69,6 +75,18 @@ var jobKeyNames = []string{"jobs", "queues", "readyq", "sched", "wm", "bystatus"
 // plainKeyNames are the keys a plain enqueue writes, in the order of
 // enqueue_check.lua's KEYS.
 var plainKeyNames = []string{"jobs", "bystatus", "readyq", "queues"}
+
+// histKeyNames are the keys a history append writes, in the order of
+// history_check.lua's KEYS.
+var histKeyNames = []string{"histid", "histr", "histbt", "histbl"}
+
+// Positions in hist.
+const (
+	kHeldHistID = iota
+	kHeldHistR
+	kHeldHistBT
+	kHeldHistBL
+)
 
 // Positions of job-family keys that Go code reads directly.
 const (
@@ -123,16 +141,24 @@ func newKeys(prefix string) keys {
 	}
 	k.cron = sched("cron")
 	k.interval = sched("ival")
-	for _, n := range plainKeyNames {
-		k.plain = append(k.plain, tag+n)
-	}
-	for _, n := range plainKeyNames {
-		k.plain = append(k.plain, tag+"hold:"+n)
-	}
+	k.plain = heldKeys(tag, plainKeyNames)
+	k.hist = heldKeys(tag, histKeyNames)
 	k.workers = "{" + prefix + ":w}:workers"
 	k.nodes = "{" + prefix + ":n}:nodes"
 	k.lease = "{" + prefix + ":n}:lease"
 	return k
+}
+
+// heldKeys returns the keys tag+name of names, then their holding keys.
+func heldKeys(tag string, names []string) []string {
+	out := make([]string, 0, 2*len(names))
+	for _, n := range names {
+		out = append(out, tag+n)
+	}
+	for _, n := range names {
+		out = append(out, tag+"hold:"+n)
+	}
+	return out
 }
 
 // all returns every key the store may create.
@@ -140,6 +166,7 @@ func (k keys) all() []string {
 	out := append([]string(nil), k.cron...)
 	out = append(out, k.interval[len(k.job):]...)
 	out = append(out, k.plain[len(plainKeyNames):]...)
+	out = append(out, k.hist[len(histKeyNames):]...)
 	return append(out, k.workers, k.nodes, k.lease)
 }
 

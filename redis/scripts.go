@@ -65,7 +65,8 @@ func loadBareScript(name string) *goredis.Script {
 // The scripts, one per file; each file's header lists its KEYS and ARGV.
 var (
 	scriptEnqueueCheck      = loadBareScript("enqueue_check")
-	scriptEnqueueRelease    = loadBareScript("enqueue_release")
+	scriptHoldRelease       = loadBareScript("hold_release")
+	scriptHistoryCheck      = loadBareScript("history_check")
 	scriptEnqueue           = loadScript("enqueue")
 	scriptDispatch          = loadScript("dispatch")
 	scriptPending           = loadScript("pending")

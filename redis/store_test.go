@@ -373,3 +373,29 @@ func TestE2_ContextCancelled(t *testing.T) {
 }
 
 var _ = goredis.Nil
+
+// TestJ5_RefResultsMapFailuresToTheirRefs: the scripts name only the refs
+// they did not move (lib.lua, failures); each becomes its ref's error, every
+// other ref nil, and a reply naming a ref twice, one out of range or an
+// unknown code is an error, never a silent success.
+func TestJ5_RefResultsMapFailuresToTheirRefs(t *testing.T) {
+	refs := []stores.Ref{{ID: "a", Attempt: 1}, {ID: "b", Attempt: 2}, {ID: "c", Attempt: 3}}
+	errs, err := refResults([]any{int64(1), "NOTFOUND", int64(3), "CONFLICT"}, refs, "in flight")
+	must(t, err)
+	if !errors.Is(errs[0], stores.ErrNotFound) || errs[1] != nil || !errors.Is(errs[2], stores.ErrConflict) {
+		t.Fatalf("errors %v", errs)
+	}
+	errs, err = refResults([]any{}, refs, "in flight")
+	must(t, err)
+	for i, e := range errs {
+		if e != nil {
+			t.Fatalf("ref %d: %v", i, e)
+		}
+	}
+	for _, bad := range [][]any{{int64(0), "CONFLICT"}, {int64(4), "CONFLICT"}, {int64(2), "CONFLICT", int64(2), "NOTFOUND"},
+		{int64(1), "OK"}, {int64(1)}, {"1", "CONFLICT"}} {
+		if _, err := refResults(bad, refs, "in flight"); err == nil {
+			t.Fatalf("reply %v accepted", bad)
+		}
+	}
+}

@@ -1,10 +1,10 @@
 -- enqueue_check.lua opens the transaction of a plain enqueue (jobs.go,
 -- enqueuePlain): MULTI, this script, HSET jobs, ZADD bystatus, ZADD readyq,
--- SADD queues, enqueue_release.lua, EXEC (J1). It checks that no id of the
+-- SADD queues, hold_release.lua, EXEC (J1). It checks that no id of the
 -- batch is stored. When one is, it holds the four keys the batch's commands
 -- write: each is renamed to its holding key (O(1)) and replaced by a
 -- string, so the HSET, ZADDs and SADD that follow fail (WRONGTYPE) and
--- change nothing; enqueue_release.lua puts the keys back before EXEC ends,
+-- change nothing; hold_release.lua puts the keys back before EXEC ends,
 -- and no other client runs in between.
 -- It is sent whole with EVAL and without lib.lua: an EVALSHA that met
 -- NOSCRIPT inside MULTI would fail alone and leave the writes unchecked.

@@ -3,7 +3,8 @@
 -- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] status   ARGV[2] now (T)   ARGV[3] '' keeps LastError, '=' .. text sets it to text
 -- ARGV[4..] pairs of job id, attempt (19 digits)
--- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.
+-- Returns the pairs it did not move: place (1-based) and 'NOTFOUND' or
+-- 'CONFLICT', flat (lib.lua, finishAll); empty when all moved.
 local K = jobkeys()
 local msg = nil
 if ARGV[3] ~= '' then msg = sub(ARGV[3], 2) end

@@ -590,23 +590,30 @@ end
 -- to t.
 local function restate(r, code, o, t) return code .. sub(r, R_AT, o - 1) .. t .. sub(r, o + 19) end
 
+-- markRunning and finishAll return their failures: a flat list of pairs,
+-- the job's place in ids (1-based) and 'NOTFOUND' or 'CONFLICT', in ids
+-- order; empty when every job moved. A reply of one code per job cost the
+-- server a bulk string per job (and the client as many to read).
+
 -- markRunning moves the dispatched jobs ids at attempts ats (19 digits) to
--- running at now by worker ('' keeps each job's worker) and returns one code
--- per job: 'OK', 'NOTFOUND' or 'CONFLICT'. Only disp, run and wjobs change.
+-- running at now by worker ('' keeps each job's worker) and returns the jobs
+-- it did not move (failures, below). Only disp, run and wjobs change.
 local function markRunning(B, ids, ats, now, worker)
   prefetch(B, ids)
   local raw, hset = B.raw, B.hset
   local disp, run, wrem, wadd = B.zrem.disp, B.zadd.run, B.zrem.wjobs, B.zadd.wjobs
   local nh, nd, nr, nwr, nwa = #hset, #disp, #run, #wrem, #wadd
   local lw, lwn = worker ~= '' and lp(worker), #worker
-  local out = {}
+  local out, nf = {}, 0
   for i = 1, #ids do
     local id = ids[i]
     local r = raw[id]
     if not r then
-      out[i] = 'NOTFOUND'
+      out[nf + 1], out[nf + 2] = i, 'NOTFOUND'
+      nf = nf + 2
     elseif byte(r, R_ST) ~= C_DISPATCHED or find(r, ats[i], R_AT, true) ~= R_AT then
-      out[i] = 'CONFLICT'
+      out[nf + 1], out[nf + 2] = i, 'CONFLICT'
+      nf = nf + 2
     else
       local x = 'r' .. sub(r, R_AT, R_TA - 1) .. now .. sub(r, R_CO)
       if lw then
@@ -633,7 +640,6 @@ local function markRunning(B, ids, ats, now, worker)
         run[nr + 1], run[nr + 2] = '0', addT(now, sub(r, R_TO, R_TO + 18)) .. id
         nr = nr + 2
       end
-      out[i] = 'OK'
     end
   end
   return out
@@ -641,7 +647,7 @@ end
 
 -- finishAll moves the in-flight jobs ids at attempts ats (19 digits) to the
 -- terminal status code at now; msg, when not nil, becomes their last error.
--- Returns one code per job: 'OK', 'NOTFOUND' or 'CONFLICT'.
+-- Returns the jobs it did not move (failures, below).
 local function finishAll(B, ids, ats, code, now, msg)
   prefetch(B, ids)
   local raw, hset = B.raw, B.hset
@@ -649,15 +655,17 @@ local function finishAll(B, ids, ats, code, now, msg)
   local done, uncl = B.zadd.done, B.zadd.uncl
   local nh, nbr, nba, nd, nr, nw_, ndo, nu_ = #hset, #brem, #badd, #disp, #run, #wrem, #done, #uncl
   local prefix = BYSTATUS[byte(code)]
-  local out = {}
+  local out, nf = {}, 0
   for i = 1, #ids do
     local id = ids[i]
     local r = raw[id]
     local c = r and byte(r, R_ST)
     if not r then
-      out[i] = 'NOTFOUND'
+      out[nf + 1], out[nf + 2] = i, 'NOTFOUND'
+      nf = nf + 2
     elseif (c ~= C_DISPATCHED and c ~= C_RUNNING) or find(r, ats[i], R_AT, true) ~= R_AT then
-      out[i] = 'CONFLICT'
+      out[nf + 1], out[nf + 2] = i, 'CONFLICT'
+      nf = nf + 2
     else
       local x = code .. sub(r, R_AT, R_CO - 1) .. now .. sub(r, R_PR)
       if msg then x = setField(x, F_LE, msg) end
@@ -701,7 +709,6 @@ local function finishAll(B, ids, ats, code, now, msg)
         uncl[nu_ + 1], uncl[nu_ + 2] = '0', dm
         nu_ = nu_ + 2
       end
-      out[i] = 'OK'
     end
   end
   return out

@@ -4,7 +4,7 @@
 -- Returns the job record; ORX_NOTFOUND or ORX_CONFLICT.
 local K = jobkeys()
 local B = batch(K, watermark(K))
-local code = markRunning(B, {ARGV[1]}, {ARGV[2]}, ARGV[4], ARGV[3])[1]
+local code = markRunning(B, {ARGV[1]}, {ARGV[2]}, ARGV[4], ARGV[3])[2]
 if code == 'NOTFOUND' then return err('NOTFOUND', 'job') end
 if code == 'CONFLICT' then return err('CONFLICT', 'job is not dispatched at that attempt') end
 flush(B)

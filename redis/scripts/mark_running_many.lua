@@ -3,7 +3,8 @@
 -- KEYS: the job family (lib.lua, 1..26)
 -- ARGV[1] worker id ('' keeps)   ARGV[2] now (T)
 -- ARGV[3..] pairs of job id, attempt (19 digits)
--- Returns one code per pair: 'OK', 'NOTFOUND' or 'CONFLICT'.
+-- Returns the pairs it did not move: place (1-based) and 'NOTFOUND' or
+-- 'CONFLICT', flat (lib.lua, markRunning); empty when all moved.
 local K = jobkeys()
 local B = batch(K, watermark(K))
 local ids, ats = {}, {}
