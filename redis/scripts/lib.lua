@@ -530,7 +530,10 @@ local function newSeen() return {ids = {}, uks = {}, ticks = {}} end
 -- computing both states' entries. Each job changes at most once in them (a
 -- job they moved no longer has the status they require, and enqueued ids
 -- are unique), so they need no flush between jobs; they keep B.raw current
--- so a repeated id sees the new record.
+-- so a repeated id sees the new record. markRunning and finishAll read the
+-- records with one HMGET of ids as given and take a job's record from B.raw
+-- only when the batch already has it (a repeated id, or a job changed
+-- before in the same batch): no table of the ids to read is built.
 
 -- enqueueAll checks the records rs and stores them all, or none and returns
 -- the error reply. A pending job with no worker, follower, unique key or
@@ -599,8 +602,7 @@ local function restate(r, code, o, t) return code .. sub(r, R_AT, o - 1) .. t ..
 -- running at now by worker ('' keeps each job's worker) and returns the jobs
 -- it did not move (failures, below). Only disp, run and wjobs change.
 local function markRunning(B, ids, ats, now, worker)
-  prefetch(B, ids)
-  local raw, hset = B.raw, B.hset
+  local vals, raw, hset = hmget(B.K.jobs, ids), B.raw, B.hset
   local disp, run, wrem, wadd = B.zrem.disp, B.zadd.run, B.zrem.wjobs, B.zadd.wjobs
   local nh, nd, nr, nwr, nwa = #hset, #disp, #run, #wrem, #wadd
   local lw, lwn = worker ~= '' and lp(worker), #worker
@@ -608,6 +610,7 @@ local function markRunning(B, ids, ats, now, worker)
   for i = 1, #ids do
     local id = ids[i]
     local r = raw[id]
+    if r == nil then r = vals[i] end
     if not r then
       out[nf + 1], out[nf + 2] = i, 'NOTFOUND'
       nf = nf + 2
@@ -649,8 +652,7 @@ end
 -- terminal status code at now; msg, when not nil, becomes their last error.
 -- Returns the jobs it did not move (failures, below).
 local function finishAll(B, ids, ats, code, now, msg)
-  prefetch(B, ids)
-  local raw, hset = B.raw, B.hset
+  local vals, raw, hset = hmget(B.K.jobs, ids), B.raw, B.hset
   local brem, badd, disp, run, wrem = B.zrem.bystatus, B.zadd.bystatus, B.zrem.disp, B.zrem.run, B.zrem.wjobs
   local done, uncl = B.zadd.done, B.zadd.uncl
   local nh, nbr, nba, nd, nr, nw_, ndo, nu_ = #hset, #brem, #badd, #disp, #run, #wrem, #done, #uncl
@@ -659,6 +661,7 @@ local function finishAll(B, ids, ats, code, now, msg)
   for i = 1, #ids do
     local id = ids[i]
     local r = raw[id]
+    if r == nil then r = vals[i] end
     local c = r and byte(r, R_ST)
     if not r then
       out[nf + 1], out[nf + 2] = i, 'NOTFOUND'
