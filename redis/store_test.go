@@ -399,3 +399,32 @@ func TestJ5_RefResultsMapFailuresToTheirRefs(t *testing.T) {
 		}
 	}
 }
+
+// TestJ4_DispatchKeepsASkippedJobBetweenTakenOnes: in one queue, a job
+// promoted by a later clock but not due at the caller's now sits between
+// two due ones in Pending order; Dispatch takes the due ones and leaves it
+// ready (dispatch.lua removes a run of taken members with one range, which
+// must end at a skip), so it is dispatched at its own time.
+func TestJ4_DispatchKeepsASkippedJobBetweenTakenOnes(t *testing.T) {
+	s, b := openStore(t)
+	ctx := ctxT(t)
+	first := &stores.Job{Type: "t", Queue: "q", CreatedAt: t0, Priority: 9}
+	later := &stores.Job{Type: "t", Queue: "q", CreatedAt: t0, ScheduledAt: t0.Add(10 * time.Second), Priority: 5}
+	last := &stores.Job{Type: "t", Queue: "q", CreatedAt: t0, Priority: 1}
+	must(t, s.Jobs().EnqueueMany(ctx, []*stores.Job{first, later, last}))
+	// A caller 20s ahead promotes the scheduled job via another queue.
+	if d, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"other"}, Limit: 10, Now: t0.Add(20 * time.Second)}); err != nil || len(d) != 0 {
+		t.Fatalf("dispatch other: %v %v", d, err)
+	}
+	d, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"q"}, Limit: 10, Now: t0})
+	must(t, err)
+	if fmt.Sprint(ids(d)) != fmt.Sprint([]string{first.ID, last.ID}) {
+		t.Fatalf("Dispatch at t0 = %v, want %v", ids(d), []string{first.ID, last.ID})
+	}
+	checkIndexes(t, ctx, b, "dispatch past a skipped job")
+	d, err = s.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"q"}, Limit: 10, Now: t0.Add(10 * time.Second)})
+	must(t, err)
+	if fmt.Sprint(ids(d)) != fmt.Sprint([]string{later.ID}) {
+		t.Fatalf("Dispatch at t0+10s = %v, want %v", ids(d), later.ID)
+	}
+}

@@ -35,6 +35,11 @@ local code, times, rest = 'd', now, R_TA
 if start then code, times, rest = 'r', now .. now, R_CO end
 local nh, nq, ns, nd, nw_, nr = 0, 0, 0, 0, 0, 0
 local out, n = {}, 0
+-- With one source (one queue has ready jobs) the members taken are a run
+-- from the start of its range until one is skipped: that run goes out with
+-- one ZREMRANGEBYLEX from its first (lo) to its last (hi), cheaper than a ZREM argument per
+-- job; what is taken after a skip goes to the ZREM.
+local run1, lo, hi = M.n == 1, nil, nil
 while n < limit do
   local ms, ids = take(M, limit - n)
   if #ids == 0 then break end
@@ -73,8 +78,13 @@ while n < limit do
       out[n] = x
       hset[nh + 1], hset[nh + 2] = id, x
       nh = nh + 2
-      nq = nq + 1
-      readyq[nq] = ms[i]
+      if run1 then
+        lo = lo or ms[i]
+        hi = ms[i]
+      else
+        nq = nq + 1
+        readyq[nq] = ms[i]
+      end
       if sa then
         ns = ns + 1
         sched[ns] = sa .. id
@@ -90,8 +100,11 @@ while n < limit do
         wjobs[nw_ + 1], wjobs[nw_ + 2] = '0', (lw or sub(r, pw, pw + 2 + nw)) .. id
         nw_ = nw_ + 2
       end
+    else
+      run1 = false
     end
   end
 end
+if lo then redis.call('ZREMRANGEBYLEX', K.readyq, '[' .. lo, '[' .. hi) end
 flush(B)
 return out
