@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // snapshot returns the type and content of every key the store may hold.
@@ -79,6 +80,26 @@ func TestJ1_RejectedPlainBatchChangesNothing(t *testing.T) {
 // noRenameServer starts a private redis-server that denies RENAME and
 // returns its DSN.
 func noRenameServer(t *testing.T) string {
+	return "redis://" + privateServer(t, "--rename-command", "RENAME", "") + "/0"
+}
+
+// oneKeyUnrenamableServer starts a private redis-server whose user may use
+// every key of an openBackend store but {P}:hold:histid, which it may only
+// read (an ACL grants key patterns and denies the rest), and returns its
+// DSN: canHold must find out that history appends cannot hold their keys.
+func oneKeyUnrenamableServer(t *testing.T) string {
+	addr := privateServer(t)
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	p := "~{orxtest-*"
+	must(t, c.Do(ctxT(t), "ACL", "SETUSER", "orx", "on", ">pw", "+@all", p+"}:[^h]*", p+"}:hist*",
+		p+"}:hold:[^h]*", p+"}:hold:hist[^i]*", p+":w}:*", p+":n}:*", "%R"+p+"}:hold:histid").Err())
+	return "redis://orx:pw@" + addr + "/0"
+}
+
+// privateServer starts a redis-server of this test on a free port, with
+// args, and returns its address.
+func privateServer(t *testing.T, args ...string) string {
 	server, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -89,13 +110,13 @@ func noRenameServer(t *testing.T) string {
 	port, err := freePort()
 	must(t, err)
 	dir := t.TempDir()
-	cmd := exec.Command(server, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"), "--rename-command", "RENAME", "")
+	cmd := exec.Command(server, append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log")}, args...)...)
 	must(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	must(t, waitPing(addr))
-	return "redis://" + addr + "/0"
+	return addr
 }
 
 // unchanged fails when a key of b differs from before (a snapshot).
@@ -209,6 +230,17 @@ func TestL1_RejectedHistoryAppendChangesNothing(t *testing.T) {
 	})
 	t.Run("no RENAME", func(t *testing.T) {
 		testRejectedHistoryAppend(t, openBackend(t, noRenameServer(t)), 2)
+	})
+	// RENAME allowed but for one holding key: every batch takes the script.
+	t.Run("one holding key denied", func(t *testing.T) {
+		// Not openBackend: its clean-up may not delete the denied key, and
+		// the private server goes when the test ends.
+		cfg, err := ParseDSN(oneKeyUnrenamableServer(t))
+		must(t, err)
+		cfg.Prefix = randomPrefix()
+		b, err := OpenConfig(ctxT(t), cfg)
+		must(t, err)
+		testRejectedHistoryAppend(t, b, 2)
 	})
 }
 

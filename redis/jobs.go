@@ -55,13 +55,13 @@ func isPlain(j *stores.Job) bool {
 		j.FollowerNodeID == "" && j.UniqueKey == "" && j.ScheduleID == ""
 }
 
-// canHold reports whether the server lets this client RENAME, which a
-// rejected plain enqueue or history append needs to hold its keys
-// (enqueue_check.lua, history_check.lua): were RENAME denied (an ACL,
-// rename-command), the batch's writes would run. It asks once, with a
-// RENAME of a holding key onto itself, which a server that allows it
-// answers with OK or "no such key". Without RENAME every batch goes
-// through enqueue.lua or history_append_many.lua.
+// canHold reports whether the server lets this client RENAME every
+// holding key, which a rejected plain enqueue or history append needs to
+// hold its keys (enqueue_check.lua, history_check.lua): were RENAME denied
+// (an ACL, rename-command), even for one key, the batch's writes would run.
+// It asks once, with a RENAME of each holding key onto itself, which a
+// server that allows it answers with OK or "no such key". Without RENAME
+// every batch goes through enqueue.lua or history_append_many.lua.
 func (b *Backend) canHold(ctx context.Context) (bool, error) {
 	switch b.hold.Load() {
 	case 1:
@@ -69,18 +69,21 @@ func (b *Backend) canHold(ctx context.Context) (bool, error) {
 	case 2:
 		return false, nil
 	}
-	key := b.k.plain[len(plainKeyNames)]
-	err := b.c.Rename(ctx, key, key).Err()
-	var rerr goredis.Error
-	switch {
-	case err == nil || errors.As(err, &rerr) && strings.Contains(rerr.Error(), "no such key"):
-		b.hold.Store(1)
-		return true, nil
-	case errors.As(err, &rerr):
-		b.hold.Store(2)
-		return false, nil
+	held := append(append([]string(nil), b.k.plain[len(plainKeyNames):]...), b.k.hist[len(histKeyNames):]...)
+	for _, key := range held {
+		err := b.c.Rename(ctx, key, key).Err()
+		var rerr goredis.Error
+		switch {
+		case err == nil || errors.As(err, &rerr) && strings.Contains(rerr.Error(), "no such key"):
+		case errors.As(err, &rerr):
+			b.hold.Store(2)
+			return false, nil
+		default:
+			return false, b.wrap(err, "enqueue")
+		}
 	}
-	return false, b.wrap(err, "enqueue")
+	b.hold.Store(1)
+	return true, nil
 }
 
 // enqueuePlain stores plain pending jobs, all or none (J1), in one MULTI/EXEC
