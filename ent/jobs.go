@@ -134,11 +134,19 @@ func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
 	return s.b.wrap(ctx, s.b.insertJobs(ctx, onceExecer{s.b.db}, []*stores.Job{job}))
 }
 
-// EnqueueMany stores every job or none (J1): on PostgreSQL one INSERT,
-// atomic by itself; on SQLite see enqueueSQLite.
+// EnqueueMany stores every job or none (J1): on PostgreSQL a batch of
+// copyMinRows or more by COPY in a transaction, a smaller one with one
+// INSERT, atomic by itself; on SQLite see enqueueSQLite.
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
 	if s.b.cfg.Dialect == DialectSQLite {
 		return s.b.enqueueSQLite(ctx, jobs)
+	}
+	if len(jobs) >= copyMinRows {
+		return s.b.inTx(ctx, func(tx *sql.Tx) error {
+			return s.b.copyIn(ctx, tx, copyJobs, len(jobs), func(i int, dst []any) []any {
+				return append(dst, jobArgs(jobs[i])...)
+			})
+		})
 	}
 	return s.b.wrap(ctx, s.b.insertJobs(ctx, onceExecer{s.b.db}, jobs))
 }
