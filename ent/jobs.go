@@ -77,7 +77,7 @@ func (b *backend) queryJobs(ctx context.Context, ex execer, query string, args .
 // unnest, atomic by itself; on SQLite with multi-row INSERTs of up to
 // enqueueChunk rows, which the caller runs in a transaction when there is
 // more than one chunk. Enqueue and EnqueueMany on SQLite take
-// enqueueSQLite instead.
+// insertSQLite instead.
 func (b *backend) insertJobs(ctx context.Context, ex execer, jobs []*stores.Job) error {
 	if b.cfg.Dialect == DialectPostgres {
 		_, err := ex.ExecContext(ctx, insertJobsUnnest, jobArrays(jobs)...)
@@ -129,74 +129,24 @@ func jobArrays(jobs []*stores.Job) []any {
 // Enqueue stores one job (J1).
 func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
 	if s.b.cfg.Dialect == DialectSQLite {
-		return s.b.enqueueSQLite(ctx, []*stores.Job{job})
+		return s.b.insertSQLite(ctx, &sqliteJobInsert, 1, func(_ int, dst []any) []any { return append(dst, jobArgs(job)...) })
 	}
 	return s.b.wrap(ctx, s.b.insertJobs(ctx, onceExecer{s.b.db}, []*stores.Job{job}))
 }
 
 // EnqueueMany stores every job or none (J1): on PostgreSQL a batch of
 // copyMinRows or more by COPY in a transaction, a smaller one with one
-// INSERT, atomic by itself; on SQLite see enqueueSQLite.
+// INSERT, atomic by itself; on SQLite prepared multi-row INSERTs
+// (insertSQLite).
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	row := func(i int, dst []any) []any { return append(dst, jobArgs(jobs[i])...) }
 	if s.b.cfg.Dialect == DialectSQLite {
-		return s.b.enqueueSQLite(ctx, jobs)
+		return s.b.insertSQLite(ctx, &sqliteJobInsert, len(jobs), row)
 	}
 	if len(jobs) >= copyMinRows {
-		return s.b.inTx(ctx, func(tx *sql.Tx) error {
-			return s.b.copyIn(ctx, tx, copyJobs, len(jobs), func(i int, dst []any) []any {
-				return append(dst, jobArgs(jobs[i])...)
-			})
-		})
+		return s.b.copyBatch(ctx, copyJobs, len(jobs), row)
 	}
 	return s.b.wrap(ctx, s.b.insertJobs(ctx, onceExecer{s.b.db}, jobs))
-}
-
-// enqueueSQLite stores every job or none (J1) with prepared multi-row
-// INSERTs of sqliteInsertRows rows, the rest (or a single job) with one
-// more INSERT: preparing a 1,000-row INSERT took SQLite about as long as
-// running it. One statement is atomic by itself; several run in one
-// transaction. The modernc driver reports a bad connection only before a
-// statement runs, so database/sql's retry of a prepared statement never
-// runs an INSERT twice (see execOnce).
-func (b *backend) enqueueSQLite(ctx context.Context, jobs []*stores.Job) error {
-	full, err := b.prepared(ctx, sqliteInsertFull)
-	if err != nil {
-		return b.wrap(ctx, err)
-	}
-	one, err := b.prepared(ctx, sqliteInsertOne)
-	if err != nil {
-		return b.wrap(ctx, err)
-	}
-	// insert runs the INSERT of chunk: a prepared one when its size has one
-	// (stmt turns it into the statement of ex), else one built for it.
-	insert := func(ex execer, stmt func(*sql.Stmt) *sql.Stmt, chunk []*stores.Job) error {
-		args := make([]any, 0, len(chunk)*jobColumnCount)
-		for _, j := range chunk {
-			args = append(args, jobArgs(j)...)
-		}
-		var err error
-		switch len(chunk) {
-		case sqliteInsertRows:
-			_, err = stmt(full).ExecContext(ctx, args...)
-		case 1:
-			_, err = stmt(one).ExecContext(ctx, args...)
-		default:
-			_, err = ex.ExecContext(ctx, insertJobsSQL(DialectSQLite, len(chunk)), args...)
-		}
-		return err
-	}
-	if len(jobs) <= sqliteInsertRows {
-		return b.wrap(ctx, insert(onceExecer{b.db}, func(s *sql.Stmt) *sql.Stmt { return s }, jobs))
-	}
-	return b.inTx(ctx, func(tx *sql.Tx) error {
-		inTx := func(s *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, s) }
-		for start := 0; start < len(jobs); start += sqliteInsertRows {
-			if err := insert(tx, inTx, jobs[start:min(start+sqliteInsertRows, len(jobs))]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // Get returns a job by id (J2).

@@ -291,19 +291,6 @@ func pgMicros(col string) string {
 		col + " % 1000000) * interval '1 microsecond' END"
 }
 
-// sqliteInsertRows is the size of the prepared multi-row INSERT of
-// enqueueSQLite: each row costs the same from about 100 rows up, and a
-// prepared statement keeps its program and parameters (about 200 KiB here)
-// for the life of the connection.
-const sqliteInsertRows = 100
-
-// sqliteInsertFull and sqliteInsertOne are the INSERTs enqueueSQLite keeps
-// prepared.
-var (
-	sqliteInsertFull = insertJobsSQL(DialectSQLite, sqliteInsertRows)
-	sqliteInsertOne  = insertJobsSQL(DialectSQLite, 1)
-)
-
 // insertJobsSQL returns the multi-row INSERT of n jobs.
 func insertJobsSQL(dialectName string, n int) string {
 	return multiRowInsert("INSERT INTO jobs ("+jobColumns+") VALUES ", dialectName, n, jobColumnCount)

@@ -225,3 +225,121 @@ func TestJ4_EnqueueManyRacesDispatch(t *testing.T) {
 		}
 	})
 }
+
+// awkwardLogs returns n log lines, two jobs' worth interleaved, with text
+// the COPY text format escapes.
+func awkwardLogs(jobA, jobB string, n int) []*stores.LogEntry {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	out := make([]*stores.LogEntry, n)
+	for i := range out {
+		job := jobA
+		if i%3 == 0 {
+			job = jobB
+		}
+		out[i] = &stores.LogEntry{ID: stores.NewID(), JobID: job, Timestamp: at.Add(time.Duration(i) * time.Microsecond),
+			Level: "info\t", Message: fmt.Sprintf("line %d\nwith \\N and \\ and\r", i), Exception: strings.Repeat("\t", i%3)}
+	}
+	return out
+}
+
+// listLogs reads every log line of a job through the cursor.
+func listLogs(t *testing.T, st *stores.Store, jobID string) []*stores.LogEntry {
+	t.Helper()
+	var all []*stores.LogEntry
+	cursor := ""
+	for {
+		page, err := st.Logs().List(t.Context(), jobID, cursor, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page.Entries...)
+		if page.Next == "" {
+			return all
+		}
+		cursor = page.Next
+	}
+}
+
+// TestL1_LogBatchesKeepWrittenOrder: log batches around the COPY threshold
+// and above one prepared SQLite INSERT read back field for field, each
+// job's lines in written order; a batch with an entry id twice (in the
+// middle) fails with ErrAlreadyExists and stores none of its lines.
+func TestL1_LogBatchesKeepWrittenOrder(t *testing.T) {
+	batchDialects(t, func(t *testing.T, st *stores.Store, _ string) {
+		ctx := t.Context()
+		for _, n := range []int{63, 64, 250} {
+			jobA, jobB := stores.NewID(), stores.NewID()
+			entries := awkwardLogs(jobA, jobB, n)
+			if err := st.Logs().Append(ctx, entries); err != nil {
+				t.Fatalf("Append of %d: %v", n, err)
+			}
+			for _, job := range []string{jobA, jobB} {
+				var want []*stores.LogEntry
+				for _, e := range entries {
+					if e.JobID == job {
+						want = append(want, e)
+					}
+				}
+				if got := listLogs(t, st, job); !reflect.DeepEqual(got, want) {
+					t.Fatalf("batch of %d: job %s reads back %d lines, not the %d written in order", n, job, len(got), len(want))
+				}
+			}
+		}
+		jobA, jobB := stores.NewID(), stores.NewID()
+		entries := awkwardLogs(jobA, jobB, 200)
+		entries[130].ID = entries[70].ID
+		if err := st.Logs().Append(ctx, entries); !errors.Is(err, stores.ErrAlreadyExists) {
+			t.Fatalf("Append with an entry id twice: %v, want ErrAlreadyExists", err)
+		}
+		if got := len(listLogs(t, st, jobA)) + len(listLogs(t, st, jobB)); got != 0 {
+			t.Fatalf("%d lines of the rejected batch are stored", got)
+		}
+	})
+}
+
+// TestL1_HistoryBatchesRoundTrip: history batches around the COPY threshold
+// and above one prepared SQLite INSERT read back field for field; a batch
+// with an id twice (in the middle) fails with ErrAlreadyExists and stores
+// none of its rows.
+func TestL1_HistoryBatchesRoundTrip(t *testing.T) {
+	batchDialects(t, func(t *testing.T, st *stores.Store, _ string) {
+		ctx := t.Context()
+		started := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
+		batch := func(n int) []*stores.JobHistory {
+			rows := make([]*stores.JobHistory, n)
+			for i := range rows {
+				rows[i] = &stores.JobHistory{ID: stores.NewID(), JobID: stores.NewID(), Attempt: i%4 + 1, WorkerID: "w\t1",
+					Status: stores.StatusFailed, Error: fmt.Sprintf("boom %d\n\\N", i), Duration: time.Duration(i) * time.Millisecond}
+				if i%2 == 0 {
+					rows[i].StartedAt, rows[i].CompletedAt = started, started.Add(time.Duration(i)*time.Microsecond)
+				}
+			}
+			return rows
+		}
+		for _, n := range []int{63, 64, 250} {
+			rows := batch(n)
+			if err := st.History().AppendMany(ctx, rows); err != nil {
+				t.Fatalf("AppendMany of %d: %v", n, err)
+			}
+			for i, want := range rows {
+				got, err := st.History().ListByJob(ctx, want.JobID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+					t.Fatalf("batch of %d, row %d: got %+v, want %+v", n, i, got, want)
+				}
+			}
+		}
+		rows := batch(200)
+		rows[150].ID = rows[20].ID
+		if err := st.History().AppendMany(ctx, rows); !errors.Is(err, stores.ErrAlreadyExists) {
+			t.Fatalf("AppendMany with an id twice: %v, want ErrAlreadyExists", err)
+		}
+		for _, i := range []int{0, 20, 100, 199} {
+			if got, err := st.History().ListByJob(ctx, rows[i].JobID); err != nil || len(got) != 0 {
+				t.Fatalf("row %d of the rejected batch: %v, %v", i, got, err)
+			}
+		}
+	})
+}
