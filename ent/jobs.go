@@ -367,13 +367,13 @@ func (s *jobStore) TimeOut(ctx context.Context, ref stores.Ref, now time.Time) e
 // refs it did not complete cost a follow-up read, to tell a missing job
 // from a stale attempt.
 func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
-	return s.transitionMany(ctx, s.b.q.completeJobs, s.b.q.completeJobsAll, refs, "not in flight", now)
+	return s.transitionMany(ctx, s.b.q.completeJobs, s.b.q.completeJobsAll, s.b.q.completeJobsByRow, refs, "not in flight", now)
 }
 
 // MarkRunningMany moves a batch of dispatched attempts to running with one
 // set-based UPDATE (J5), like CompleteMany.
 func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, workerID string, now time.Time) ([]error, error) {
-	return s.transitionMany(ctx, s.b.q.markJobsRunning, s.b.q.markJobsRunningAll, refs, "not dispatched", now, workerID)
+	return s.transitionMany(ctx, s.b.q.markJobsRunning, s.b.q.markJobsRunningAll, s.b.q.markJobsRunningByRow, refs, "not dispatched", now, workerID)
 }
 
 // transitionMany runs a set-based conditional transition, query: $1 now,
@@ -381,11 +381,14 @@ func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, worke
 // every row it changed; each other ref is ErrNotFound or ErrConflict (what
 // says why), its job unchanged. allQuery, when the dialect has one, is
 // query without RETURNING: it runs first, in a transaction kept only when
-// it changed one row per ref.
-func (s *jobStore) transitionMany(ctx context.Context, query, allQuery string, refs []stores.Ref, what string, now time.Time, extra ...any) ([]error, error) {
+// it changed one row per ref. byRowQuery, when the dialect has one, is
+// query with one primary-key probe per ref: it runs first, and query only
+// for the refs it left.
+func (s *jobStore) transitionMany(ctx context.Context, query, allQuery, byRowQuery string, refs []stores.Ref, what string, now time.Time, extra ...any) ([]error, error) {
 	args := make([]any, 0, 3+len(extra))
 	args = append(args, now)
 	args = append(args, extra...)
+	fixed := len(args)
 	args = append(args, s.b.refArgs(refs)...)
 	if allQuery != "" {
 		all, err := s.b.changedAll(ctx, allQuery, len(refs), args)
@@ -396,14 +399,40 @@ func (s *jobStore) transitionMany(ctx context.Context, query, allQuery string, r
 			return make([]error, len(refs)), nil
 		}
 	}
-	var done map[stores.Ref]bool
-	err := retryDeadlock(func() error {
+	transition := func(query string, refs []stores.Ref) (map[stores.Ref]bool, error) {
+		var done map[stores.Ref]bool
+		err := retryDeadlock(func() error {
+			var err error
+			done, err = s.b.refSet(ctx, s.b.db, query, len(refs), append(args[:fixed:fixed], s.b.refArgs(refs)...)...)
+			return err
+		})
+		return done, err
+	}
+	pending := refs
+	done := map[stores.Ref]bool{}
+	if byRowQuery != "" {
 		var err error
-		done, err = s.b.refSet(ctx, s.b.db, query, len(refs), args...)
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if done, err = transition(byRowQuery, refs); err != nil {
+			return nil, err
+		}
+		// What is left is stale or missing, or its row was changed by
+		// another transaction after the statement's snapshot (the change
+		// by ctid skips it): query, with a snapshot of its own, tells.
+		pending = nil
+		for _, r := range refs {
+			if !done[r] {
+				pending = append(pending, r)
+			}
+		}
+	}
+	if len(pending) > 0 {
+		more, err := transition(query, pending)
+		if err != nil {
+			return nil, err
+		}
+		for r := range more {
+			done[r] = true
+		}
 	}
 	results := make([]error, len(refs))
 	if len(done) == len(refs) {
@@ -417,6 +446,7 @@ func (s *jobStore) transitionMany(ctx context.Context, query, allQuery string, r
 	}
 	exists := map[string]bool{}
 	if len(missed) > 0 { // empty when only repeats of changed refs are left
+		var err error
 		if exists, err = s.b.idSet(ctx, s.b.rdb, s.b.q.existingJobIDs, s.b.listArg(missed)); err != nil {
 			return nil, err
 		}
