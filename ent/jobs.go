@@ -204,7 +204,23 @@ func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*st
 	default:
 		query, args = s.b.q.dispatchDueQueues, append(args, s.b.listArg(p.Queues))
 	}
-	jobs, err := s.b.queryJobs(ctx, s.b.db, query, args...)
+	var (
+		jobs []*stores.Job
+		err  error
+	)
+	if len(p.Queues) > 1 {
+		// Every pending job of the queues is read and sorted anyway.
+		jobs, err = s.b.queryJobs(ctx, s.b.db, query, args...)
+	} else {
+		err = s.b.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, pgDispatchPlan); err != nil {
+				return err
+			}
+			var err error
+			jobs, err = s.b.queryJobs(ctx, tx, query, args...)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

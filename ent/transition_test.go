@@ -2,6 +2,7 @@ package ent_test
 
 import (
 	"database/sql"
+	"net/url"
 	"testing"
 	"time"
 
@@ -110,4 +111,27 @@ WHERE application_name = $1 AND wait_event_type = 'Lock'`, app).Scan(&n); err !=
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.Fatal("the batch never waited for the row lock")
+}
+
+// TestJ4_DispatchPlanSettingStaysLocal: Dispatch of one queue on
+// PostgreSQL turns bitmap scans off for its own transaction (SET LOCAL);
+// the store's only connection must have them back on afterwards, for every
+// other statement of the store.
+func TestJ4_DispatchPlanSettingStaysLocal(t *testing.T) {
+	ctx := t.Context()
+	b, st, _ := openNamedPostgres(t, "orchestrix_plan_", url.Values{"max_open_conns": {"1"}})
+	if err := st.Jobs().Enqueue(ctx, &stores.Job{Type: "plan", Queue: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Jobs().Dispatch(ctx, stores.DispatchParams{Queues: []string{"q"}, Limit: 10, Now: time.Now()})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Dispatch: %d jobs, %v", len(got), err)
+	}
+	var setting string
+	if err := b.DB().QueryRowContext(ctx, "SHOW enable_bitmapscan").Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "on" {
+		t.Fatalf("enable_bitmapscan is %q on the store's connection after Dispatch, want on", setting)
+	}
 }
