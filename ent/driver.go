@@ -132,6 +132,9 @@ type Backend struct {
 	// stmts holds the statements prepared on db (see prepared), by SQL.
 	stmtsMu sync.Mutex
 	stmts   map[string]*sql.Stmt
+	// copySlots holds a token for each COPY under way (PostgreSQL), at
+	// most maxConcurrentCopies.
+	copySlots chan struct{}
 
 	jobs        jobStore
 	history     historyStore
@@ -159,7 +162,8 @@ func newBackend(cfg Config, db, rdb *sql.DB, migrations []migration) *Backend {
 		d, q = dialect.Postgres, &postgresQueries
 	}
 	b := &Backend{cfg: cfg, db: db, rdb: rdb, q: q, migrations: migrations,
-		client: entgen.NewClient(entgen.Driver(entsql.OpenDB(d, db)))}
+		client:    entgen.NewClient(entgen.Driver(entsql.OpenDB(d, db))),
+		copySlots: make(chan struct{}, maxConcurrentCopies)}
 	b.jobs = jobStore{b}
 	b.history = historyStore{b}
 	b.cron = scheduleStore[*stores.CronSchedule]{b, cronKind}
@@ -285,6 +289,13 @@ func (b *Backend) wrap(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	if isUniqueViolation(err) {
+		// PostgreSQL names the key and its value in the detail
+		// ("Key (id)=(…) already exists."); the message names only the
+		// constraint.
+		var pe *pq.Error
+		if errors.As(err, &pe) && pe.Detail != "" {
+			return fmt.Errorf("%w: %v: %s", stores.ErrAlreadyExists, err, pe.Detail)
+		}
 		return fmt.Errorf("%w: %v", stores.ErrAlreadyExists, err)
 	}
 	return err

@@ -235,3 +235,23 @@ func postgresHarness(tb testing.TB) conformance.Harness {
 		return stores.Wrap("ent", b), nil
 	})
 }
+
+// openNamedPostgres opens a store on a fresh schema whose connections carry
+// a random application_name with prefix (returned with it), so that a test
+// can find them in pg_stat_activity; params adds DSN parameters. The store
+// is closed when the test ends.
+func openNamedPostgres(t *testing.T, prefix string, params url.Values) (pgSchemaBackend, *stores.Store, string) {
+	t.Helper()
+	app := randomName(prefix)
+	if params == nil {
+		params = url.Values{}
+	}
+	params.Set("application_name", app)
+	b, err := openPostgresSchema(t.Context(), t, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := stores.Wrap("ent", b)
+	t.Cleanup(func() { st.Close() })
+	return b, st, app
+}

@@ -77,7 +77,7 @@ func (b *backend) queryJobs(ctx context.Context, ex execer, query string, args .
 // unnest, atomic by itself; on SQLite with multi-row INSERTs of up to
 // enqueueChunk rows, which the caller runs in a transaction when there is
 // more than one chunk. Enqueue and EnqueueMany on SQLite take
-// enqueueSQLite instead.
+// insertSQLite instead.
 func (b *backend) insertJobs(ctx context.Context, ex execer, jobs []*stores.Job) error {
 	if b.cfg.Dialect == DialectPostgres {
 		_, err := ex.ExecContext(ctx, insertJobsUnnest, jobArrays(jobs)...)
@@ -129,66 +129,24 @@ func jobArrays(jobs []*stores.Job) []any {
 // Enqueue stores one job (J1).
 func (s *jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
 	if s.b.cfg.Dialect == DialectSQLite {
-		return s.b.enqueueSQLite(ctx, []*stores.Job{job})
+		return s.b.insertSQLite(ctx, &sqliteJobInsert, 1, func(_ int, dst []any) []any { return append(dst, jobArgs(job)...) })
 	}
 	return s.b.wrap(ctx, s.b.insertJobs(ctx, onceExecer{s.b.db}, []*stores.Job{job}))
 }
 
-// EnqueueMany stores every job or none (J1): on PostgreSQL one INSERT,
-// atomic by itself; on SQLite see enqueueSQLite.
+// EnqueueMany stores every job or none (J1): on PostgreSQL a batch of
+// copyMinRows or more by COPY in a transaction, a smaller one with one
+// INSERT, atomic by itself; on SQLite prepared multi-row INSERTs
+// (insertSQLite).
 func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	row := func(i int, dst []any) []any { return append(dst, jobArgs(jobs[i])...) }
 	if s.b.cfg.Dialect == DialectSQLite {
-		return s.b.enqueueSQLite(ctx, jobs)
+		return s.b.insertSQLite(ctx, &sqliteJobInsert, len(jobs), row)
+	}
+	if len(jobs) >= copyMinRows {
+		return s.b.copyBatch(ctx, copyJobs, len(jobs), row)
 	}
 	return s.b.wrap(ctx, s.b.insertJobs(ctx, onceExecer{s.b.db}, jobs))
-}
-
-// enqueueSQLite stores every job or none (J1) with prepared multi-row
-// INSERTs of sqliteInsertRows rows, the rest (or a single job) with one
-// more INSERT: preparing a 1,000-row INSERT took SQLite about as long as
-// running it. One statement is atomic by itself; several run in one
-// transaction. The modernc driver reports a bad connection only before a
-// statement runs, so database/sql's retry of a prepared statement never
-// runs an INSERT twice (see execOnce).
-func (b *backend) enqueueSQLite(ctx context.Context, jobs []*stores.Job) error {
-	full, err := b.prepared(ctx, sqliteInsertFull)
-	if err != nil {
-		return b.wrap(ctx, err)
-	}
-	one, err := b.prepared(ctx, sqliteInsertOne)
-	if err != nil {
-		return b.wrap(ctx, err)
-	}
-	// insert runs the INSERT of chunk: a prepared one when its size has one
-	// (stmt turns it into the statement of ex), else one built for it.
-	insert := func(ex execer, stmt func(*sql.Stmt) *sql.Stmt, chunk []*stores.Job) error {
-		args := make([]any, 0, len(chunk)*jobColumnCount)
-		for _, j := range chunk {
-			args = append(args, jobArgs(j)...)
-		}
-		var err error
-		switch len(chunk) {
-		case sqliteInsertRows:
-			_, err = stmt(full).ExecContext(ctx, args...)
-		case 1:
-			_, err = stmt(one).ExecContext(ctx, args...)
-		default:
-			_, err = ex.ExecContext(ctx, insertJobsSQL(DialectSQLite, len(chunk)), args...)
-		}
-		return err
-	}
-	if len(jobs) <= sqliteInsertRows {
-		return b.wrap(ctx, insert(onceExecer{b.db}, func(s *sql.Stmt) *sql.Stmt { return s }, jobs))
-	}
-	return b.inTx(ctx, func(tx *sql.Tx) error {
-		inTx := func(s *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, s) }
-		for start := 0; start < len(jobs); start += sqliteInsertRows {
-			if err := insert(tx, inTx, jobs[start:min(start+sqliteInsertRows, len(jobs))]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // Get returns a job by id (J2).
@@ -246,7 +204,23 @@ func (s *jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*st
 	default:
 		query, args = s.b.q.dispatchDueQueues, append(args, s.b.listArg(p.Queues))
 	}
-	jobs, err := s.b.queryJobs(ctx, s.b.db, query, args...)
+	var (
+		jobs []*stores.Job
+		err  error
+	)
+	if len(p.Queues) > 1 {
+		// Every pending job of the queues is read and sorted anyway.
+		jobs, err = s.b.queryJobs(ctx, s.b.db, query, args...)
+	} else {
+		err = s.b.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, pgDispatchPlan); err != nil {
+				return err
+			}
+			var err error
+			jobs, err = s.b.queryJobs(ctx, tx, query, args...)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -409,13 +383,13 @@ func (s *jobStore) TimeOut(ctx context.Context, ref stores.Ref, now time.Time) e
 // refs it did not complete cost a follow-up read, to tell a missing job
 // from a stale attempt.
 func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
-	return s.transitionMany(ctx, s.b.q.completeJobs, s.b.q.completeJobsAll, refs, "not in flight", now)
+	return s.transitionMany(ctx, s.b.q.completeJobs, s.b.q.completeJobsAll, s.b.q.completeJobsByRow, refs, "not in flight", now)
 }
 
 // MarkRunningMany moves a batch of dispatched attempts to running with one
 // set-based UPDATE (J5), like CompleteMany.
 func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, workerID string, now time.Time) ([]error, error) {
-	return s.transitionMany(ctx, s.b.q.markJobsRunning, s.b.q.markJobsRunningAll, refs, "not dispatched", now, workerID)
+	return s.transitionMany(ctx, s.b.q.markJobsRunning, s.b.q.markJobsRunningAll, s.b.q.markJobsRunningByRow, refs, "not dispatched", now, workerID)
 }
 
 // transitionMany runs a set-based conditional transition, query: $1 now,
@@ -423,11 +397,14 @@ func (s *jobStore) MarkRunningMany(ctx context.Context, refs []stores.Ref, worke
 // every row it changed; each other ref is ErrNotFound or ErrConflict (what
 // says why), its job unchanged. allQuery, when the dialect has one, is
 // query without RETURNING: it runs first, in a transaction kept only when
-// it changed one row per ref.
-func (s *jobStore) transitionMany(ctx context.Context, query, allQuery string, refs []stores.Ref, what string, now time.Time, extra ...any) ([]error, error) {
+// it changed one row per ref. byRowQuery, when the dialect has one, is
+// query with one primary-key probe per ref: it runs first, and query only
+// for the refs it left.
+func (s *jobStore) transitionMany(ctx context.Context, query, allQuery, byRowQuery string, refs []stores.Ref, what string, now time.Time, extra ...any) ([]error, error) {
 	args := make([]any, 0, 3+len(extra))
 	args = append(args, now)
 	args = append(args, extra...)
+	fixed := len(args)
 	args = append(args, s.b.refArgs(refs)...)
 	if allQuery != "" {
 		all, err := s.b.changedAll(ctx, allQuery, len(refs), args)
@@ -438,14 +415,40 @@ func (s *jobStore) transitionMany(ctx context.Context, query, allQuery string, r
 			return make([]error, len(refs)), nil
 		}
 	}
-	var done map[stores.Ref]bool
-	err := retryDeadlock(func() error {
+	transition := func(query string, refs []stores.Ref) (map[stores.Ref]bool, error) {
+		var done map[stores.Ref]bool
+		err := retryDeadlock(func() error {
+			var err error
+			done, err = s.b.refSet(ctx, s.b.db, query, len(refs), append(args[:fixed:fixed], s.b.refArgs(refs)...)...)
+			return err
+		})
+		return done, err
+	}
+	pending := refs
+	done := map[stores.Ref]bool{}
+	if byRowQuery != "" {
 		var err error
-		done, err = s.b.refSet(ctx, s.b.db, query, len(refs), args...)
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if done, err = transition(byRowQuery, refs); err != nil {
+			return nil, err
+		}
+		// What is left is stale or missing, or its row was changed by
+		// another transaction after the statement's snapshot (the change
+		// by ctid skips it): query, with a snapshot of its own, tells.
+		pending = nil
+		for _, r := range refs {
+			if !done[r] {
+				pending = append(pending, r)
+			}
+		}
+	}
+	if len(pending) > 0 {
+		more, err := transition(query, pending)
+		if err != nil {
+			return nil, err
+		}
+		for r := range more {
+			done[r] = true
+		}
 	}
 	results := make([]error, len(refs))
 	if len(done) == len(refs) {
@@ -459,6 +462,7 @@ func (s *jobStore) transitionMany(ctx context.Context, query, allQuery string, r
 	}
 	exists := map[string]bool{}
 	if len(missed) > 0 { // empty when only repeats of changed refs are left
+		var err error
 		if exists, err = s.b.idSet(ctx, s.b.rdb, s.b.q.existingJobIDs, s.b.listArg(missed)); err != nil {
 			return nil, err
 		}

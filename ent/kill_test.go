@@ -17,13 +17,7 @@ import (
 func TestJ1_EnqueueManySurvivesKilledConnection(t *testing.T) {
 	admin := requirePostgres(t)
 	ctx := t.Context()
-	app := randomName("orchestrix_kill_")
-	b, err := openPostgresSchema(ctx, t, url.Values{"application_name": {app}, "max_open_conns": {"1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := stores.Wrap("ent", b)
-	defer st.Close()
+	b, st, app := openNamedPostgres(t, "orchestrix_kill_", url.Values{"max_open_conns": {"1"}})
 
 	// The killer waits until the store's connection has been running the
 	// batch's statement for a while (so part of the batch is written: on

@@ -33,46 +33,36 @@ func (s *historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 	return s.b.wrap(ctx, c.Exec(ctx))
 }
 
-// AppendMany stores every attempt or none (L1): on PostgreSQL one INSERT …
-// SELECT FROM unnest with one array parameter per column, whatever the
-// batch size; on SQLite multi-row INSERTs of up to historyInsertChunk rows,
-// in one transaction when there is more than one. A duplicate id, stored or
+// AppendMany stores every attempt or none (L1): on PostgreSQL a batch of
+// copyMinRows or more by COPY in a transaction, a smaller one with one
+// INSERT … SELECT FROM unnest (one array parameter per column); on SQLite
+// prepared multi-row INSERTs (insertSQLite). A duplicate id, stored or
 // within rows, violates the primary key: ErrAlreadyExists, nothing stored.
 func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
-	if s.b.cfg.Dialect == DialectPostgres {
-		n := len(rows)
-		var (
-			ids, jobIDs, workers, statuses, errs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-			attempts, started, completed, durs   = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		)
-		for i, h := range rows {
-			ids[i], jobIDs[i], workers[i], statuses[i], errs[i] = h.ID, h.JobID, h.WorkerID, string(h.Status), h.Error
-			attempts[i], started[i], completed[i], durs[i] = int64(h.Attempt), unixMicro(h.StartedAt), unixMicro(h.CompletedAt), ms(h.Duration)
-		}
-		_, err := s.b.db.ExecContext(ctx, insertHistoryUnnest, pq.StringArray(ids), pq.StringArray(jobIDs),
-			pq.Int64Array(attempts), pq.StringArray(workers), pq.Int64Array(started), pq.Int64Array(completed),
-			pq.StringArray(statuses), pq.StringArray(errs), pq.Int64Array(durs))
-		return s.b.wrap(ctx, err)
+	row := func(i int, dst []any) []any {
+		h := rows[i]
+		return append(dst, h.ID, h.JobID, h.Attempt, h.WorkerID, timeArg(h.StartedAt), timeArg(h.CompletedAt),
+			string(h.Status), h.Error, ms(h.Duration))
 	}
-	insert := func(ex execer) error {
-		for start := 0; start < len(rows); start += historyInsertChunk {
-			chunk := rows[start:min(start+historyInsertChunk, len(rows))]
-			args := make([]any, 0, historyColumnCount*len(chunk))
-			for _, h := range chunk {
-				args = append(args, h.ID, h.JobID, h.Attempt, h.WorkerID, timeArg(h.StartedAt), timeArg(h.CompletedAt),
-					string(h.Status), h.Error, ms(h.Duration))
-			}
-			query := multiRowInsert(insertHistoryRows, s.b.cfg.Dialect, len(chunk), historyColumnCount)
-			if _, err := ex.ExecContext(ctx, query, args...); err != nil {
-				return err
-			}
-		}
-		return nil
+	switch {
+	case s.b.cfg.Dialect == DialectSQLite:
+		return s.b.insertSQLite(ctx, &sqliteHistoryInsert, len(rows), row)
+	case len(rows) >= copyMinRows:
+		return s.b.copyBatch(ctx, copyHistory, len(rows), row)
 	}
-	if len(rows) <= historyInsertChunk {
-		return s.b.wrap(ctx, insert(s.b.db))
+	n := len(rows)
+	var (
+		ids, jobIDs, workers, statuses, errs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		attempts, started, completed, durs   = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	)
+	for i, h := range rows {
+		ids[i], jobIDs[i], workers[i], statuses[i], errs[i] = h.ID, h.JobID, h.WorkerID, string(h.Status), h.Error
+		attempts[i], started[i], completed[i], durs[i] = int64(h.Attempt), unixMicro(h.StartedAt), unixMicro(h.CompletedAt), ms(h.Duration)
 	}
-	return s.b.inTx(ctx, func(tx *sql.Tx) error { return insert(tx) })
+	_, err := s.b.db.ExecContext(ctx, insertHistoryUnnest, pq.StringArray(ids), pq.StringArray(jobIDs),
+		pq.Int64Array(attempts), pq.StringArray(workers), pq.Int64Array(started), pq.Int64Array(completed),
+		pq.StringArray(statuses), pq.StringArray(errs), pq.Int64Array(durs))
+	return s.b.wrap(ctx, err)
 }
 
 // unixMicro is the microsecond parameter of an optional time: 0 for the
@@ -120,31 +110,29 @@ func (s *historyStore) Purge(ctx context.Context, before time.Time, limit int) (
 // logStore implements stores.LogStore (L1).
 type logStore struct{ b *backend }
 
-// Append stores the entries in order, all or none, with multi-row INSERTs
-// in one transaction; seq numbers them in written order.
+// Append stores the entries in order, all or none; seq numbers them in
+// written order. On PostgreSQL a batch of copyMinRows or more goes by COPY
+// in a transaction (COPY takes the identity's next value row by row, in
+// stream order), a smaller one with one multi-row INSERT; on SQLite
+// prepared multi-row INSERTs (insertSQLite).
 func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
-	if len(entries) <= logInsertChunk {
-		return s.b.wrap(ctx, s.insert(ctx, s.b.db, entries))
+	row := func(i int, dst []any) []any {
+		e := entries[i]
+		return append(dst, e.ID, e.JobID, e.Timestamp.UTC(), e.Level, e.Message, e.Exception)
 	}
-	return s.b.inTx(ctx, func(tx *sql.Tx) error { return s.insert(ctx, tx, entries) })
-}
-
-// insert stores entries with multi-row INSERTs of up to logInsertChunk
-// rows; one INSERT is atomic by itself, more run in the caller's
-// transaction.
-func (s *logStore) insert(ctx context.Context, ex execer, entries []*stores.LogEntry) error {
-	for start := 0; start < len(entries); start += logInsertChunk {
-		chunk := entries[start:min(start+logInsertChunk, len(entries))]
-		args := make([]any, 0, logEntryColumnCount*len(chunk))
-		for _, e := range chunk {
-			args = append(args, e.ID, e.JobID, e.Timestamp.UTC(), e.Level, e.Message, e.Exception)
-		}
-		query := multiRowInsert(insertLogEntries, s.b.cfg.Dialect, len(chunk), logEntryColumnCount)
-		if _, err := ex.ExecContext(ctx, query, args...); err != nil {
-			return err
-		}
+	switch {
+	case s.b.cfg.Dialect == DialectSQLite:
+		return s.b.insertSQLite(ctx, &sqliteLogInsert, len(entries), row)
+	case len(entries) >= copyMinRows:
+		return s.b.copyBatch(ctx, copyLogEntries, len(entries), row)
 	}
-	return nil
+	args := make([]any, 0, logEntryColumnCount*len(entries))
+	for i := range entries {
+		args = row(i, args)
+	}
+	query := multiRowInsert(insertLogEntries, DialectPostgres, len(entries), logEntryColumnCount)
+	_, err := s.b.db.ExecContext(ctx, query, args...)
+	return s.b.wrap(ctx, err)
 }
 
 // List pages a job's entries in written order; the cursor is the last seq.

@@ -35,18 +35,11 @@ ORDER BY failed_at DESC, id DESC LIMIT $1`
 	deleteDeadLetterReturning = `DELETE FROM dead_letters WHERE id = $1 RETURNING ` + deadLetterColumns
 )
 
-// logInsertChunk bounds the rows of one multi-row log INSERT;
-// logEntryColumnCount is the number of columns insertLogEntries names.
+// logEntryColumnCount and historyColumnCount are the numbers of columns
+// insertLogEntries and insertHistoryRows name.
 const (
-	logInsertChunk      = 1000
 	logEntryColumnCount = 6
-)
-
-// historyInsertChunk bounds the rows of one multi-row history INSERT on
-// SQLite; historyColumnCount is the number of columns insertHistoryRows names.
-const (
-	historyInsertChunk = 1000
-	historyColumnCount = 9
+	historyColumnCount  = 9
 )
 
 // insertHistoryUnnest stores history rows on PostgreSQL (see
