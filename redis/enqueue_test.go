@@ -64,16 +64,22 @@ func snapshot(t *testing.T, ctx context.Context, b *Backend) map[string]string {
 // hold_release.lua puts them back); the store works on afterwards. On a
 // server that denies RENAME the same holds through enqueue.lua.
 func TestJ1_RejectedPlainBatchChangesNothing(t *testing.T) {
+	onHoldingServers(t, testRejectedPlainBatch)
+}
+
+// onHoldingServers runs test on a standalone server and on a Cluster, where
+// canHold must answer 1 (the native transaction), and on a server that
+// denies RENAME, where it must answer 2 (the script path).
+func onHoldingServers(t *testing.T, test func(t *testing.T, b *Backend, hold int32)) {
 	t.Run("standalone", func(t *testing.T) {
 		requireServer(t, testAddr())
-		testRejectedPlainBatch(t, openBackend(t, standaloneDSN()), 1)
+		test(t, openBackend(t, standaloneDSN()), 1)
 	})
 	t.Run("cluster", func(t *testing.T) {
-		testRejectedPlainBatch(t, openBackend(t, clusterDSN(t)), 1)
+		test(t, openBackend(t, clusterDSN(t)), 1)
 	})
-	// A server that denies RENAME: plain batches take enqueue.lua.
 	t.Run("no RENAME", func(t *testing.T) {
-		testRejectedPlainBatch(t, openBackend(t, noRenameServer(t)), 2)
+		test(t, openBackend(t, noRenameServer(t)), 2)
 	})
 }
 
@@ -221,16 +227,7 @@ func testRejectedPlainBatch(t *testing.T, b *Backend, hold int32) {
 // puts them back); the store works on afterwards. On a server that denies
 // RENAME the same holds through history_append_many.lua.
 func TestL1_RejectedHistoryAppendChangesNothing(t *testing.T) {
-	t.Run("standalone", func(t *testing.T) {
-		requireServer(t, testAddr())
-		testRejectedHistoryAppend(t, openBackend(t, standaloneDSN()), 1)
-	})
-	t.Run("cluster", func(t *testing.T) {
-		testRejectedHistoryAppend(t, openBackend(t, clusterDSN(t)), 1)
-	})
-	t.Run("no RENAME", func(t *testing.T) {
-		testRejectedHistoryAppend(t, openBackend(t, noRenameServer(t)), 2)
-	})
+	onHoldingServers(t, testRejectedHistoryAppend)
 	// RENAME allowed but for one holding key: every batch takes the script.
 	t.Run("one holding key denied", func(t *testing.T) {
 		// Not openBackend: its clean-up may not delete the denied key, and
