@@ -23,6 +23,7 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -313,4 +314,68 @@ func TestCGClient(t *testing.T) {
 	cpu, scpu, el := cgiCPU()-c0, cgiServerCPU(t)-s0, time.Since(t0)
 	t.Logf("client %.2f µs/job, server %.2f µs/job, %.0f jobs/s", float64(cpu.Nanoseconds())/1000/float64(n),
 		float64(scpu.Nanoseconds())/1000/float64(n), float64(n)/el.Seconds())
+}
+
+// TestCGMembers counts the server instructions per ZADD member of candidate
+// sorted-set layouts (docs/PERFORMANCE.md, "What those format changes would
+// buy"): for each, 95,000 members in time order fill a set (uncounted), then
+// 5,000 more are added in batches of 500 and counted. Same server set-up
+// as TestCGInsert.
+func TestCGMembers(t *testing.T) {
+	addr, pid := os.Getenv("CGI_ADDR"), os.Getenv("CGI_PID")
+	dir := os.Getenv("CGI_DIR")
+	if dir == "" {
+		dir = "/tmp/cgi"
+	}
+	ctx := context.Background()
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	const fill, measured = 95000, 5000
+	base := time.Now().UTC().Truncate(time.Microsecond)
+	ids := make([]string, fill+measured)
+	for i := range ids {
+		ids[i] = stores.NewID()
+	}
+	bin := func(id string) string { b, _ := uuidBytes(id); return string(b) }
+	be8 := func(u uint64) string { return string(binary.BigEndian.AppendUint64(nil, u)) }
+	layouts := []struct {
+		name   string
+		member func(i int) (score, member string)
+	}{
+		{"readyq text (today)", func(i int) (string, string) {
+			return "0", lp("default") + string(appendPrio(nil, 0)) + tT(base.Add(time.Duration(i)*time.Microsecond)) + ids[i]
+		}},
+		{"bystatus text (today)", func(i int) (string, string) {
+			return "0", "live:" + tT(base.Add(time.Duration(i)*time.Microsecond)) + ids[i]
+		}},
+		{"readyq binary", func(i int) (string, string) {
+			return "0", "\x07default" + be8(1<<63) + be8(uint64(base.UnixMicro()+int64(i))) + bin(ids[i])
+		}},
+		{"score, text id", func(i int) (string, string) {
+			return strconv.FormatInt(base.UnixMicro()+int64(i), 10), ids[i]
+		}},
+		{"score, binary id", func(i int) (string, string) {
+			return strconv.FormatInt(base.UnixMicro()+int64(i), 10), bin(ids[i])
+		}},
+	}
+	for k, l := range layouts {
+		key := fmt.Sprintf("cgm%d:%d", time.Now().UnixNano(), k)
+		add := func(from, to int) {
+			for s := from; s < to; s += 500 {
+				args := []any{"zadd", key}
+				for i := s; i < min(s+500, to); i++ {
+					score, m := l.member(i)
+					args = append(args, score, m)
+				}
+				must(t, c.Do(ctx, args...).Err())
+			}
+		}
+		add(0, fill)
+		cgiCtl(t, c, pid, "-z")
+		add(fill, fill+measured)
+		cgiCtl(t, c, pid, "-d", "members")
+		_, m := l.member(0)
+		t.Logf("%-22s %3d bytes  %6.0f instr/member", l.name, len(m), float64(cgiTotal(t, dir))/measured)
+		must(t, c.Del(ctx, key).Err())
+	}
 }
