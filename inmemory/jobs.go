@@ -59,20 +59,20 @@ func notFound(kind, id string) error {
 
 // Enqueue implements stores.JobStore (J1).
 func (s jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
-	if err := s.db.lock(ctx); err != nil {
-		return err
-	}
-	defer s.db.mu.Unlock()
-	return s.db.jobs.insertAll([]*stores.Job{job})
+	return s.EnqueueMany(ctx, []*stores.Job{job})
 }
 
 // EnqueueMany implements stores.JobStore (J1): all or nothing.
 func (s jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	if err := ctx.Err(); err != nil { // before any work (E2)
+		return err
+	}
+	rows := stageRows(jobs)
 	if err := s.db.lock(ctx); err != nil {
 		return err
 	}
 	defer s.db.mu.Unlock()
-	return s.db.jobs.insertAll(jobs)
+	return s.db.jobs.insertAll(rows)
 }
 
 // Get implements stores.JobStore (J2).

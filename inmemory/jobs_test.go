@@ -93,6 +93,38 @@ func TestJ1_EnqueueManyAllOrNothing(t *testing.T) {
 	verifyIndexes(t, b)
 }
 
+// J1: a batch's job is checked against the stored jobs before against the
+// earlier jobs of its batch (found outside the lock, stageRows), so the
+// error names the first job that cannot be stored, for the first reason.
+func TestJ1_EnqueueManyReportsTheFirstConflict(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	existing := newJob("q", 0, t0)
+	must(t, s.Jobs().Enqueue(ctx, existing))
+	x, held := newJob("q", 0, t0), newJob("q", 0, t0)
+	held.ID = existing.ID
+	again := *x
+	keyed, keyedHeld := newJob("q", 0, t0), newJob("q", 0, t0)
+	keyedHeld.ID = existing.ID
+	keyed.UniqueKey, keyedHeld.UniqueKey = "k", "k"
+	stored := "job " + existing.ID + ": " + stores.ErrAlreadyExists.Error()
+	for _, c := range []struct {
+		name  string
+		batch []*stores.Job
+		want  string
+	}{
+		{"stored before repeat", []*stores.Job{x, held, &again}, stored},
+		{"repeat before stored", []*stores.Job{x, &again, held}, "job " + x.ID + " appears twice in the batch: " + stores.ErrAlreadyExists.Error()},
+		{"repeat that is also stored", []*stores.Job{keyed, keyedHeld}, stored},
+	} {
+		err := s.Jobs().EnqueueMany(ctx, c.batch)
+		wantErr(t, err, stores.ErrAlreadyExists)
+		if err.Error() != c.want {
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
 func isNotFound(err error) bool { return err != nil && errorsIs(err, stores.ErrNotFound) }
 
 func TestJ1_ScheduleTickUniqueAmongAllStoredJobs(t *testing.T) {
