@@ -534,7 +534,8 @@ func (t *jobTable) insertAll(b newRows) error {
 	return nil
 }
 
-// rowOf returns the row that stores a copy of src.
+// rowOf returns the row that stores a copy of src. Its Args are never
+// written after this: Dispatch copies them after letting go of the lock.
 func rowOf(src *stores.Job) *jobRow {
 	j := newRow(src)
 	j.Args = cloneBytes(src.Args)

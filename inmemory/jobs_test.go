@@ -776,6 +776,87 @@ func TestE4_ReadersAndWritersConcurrently(t *testing.T) {
 	verifyIndexes(t, b)
 }
 
+// Dispatch, Pending and Query copy the jobs into a pooled buffer under the
+// lock and make the caller's copies after it: under -race, many callers
+// that change every copy they get must neither race with each other or the
+// store nor see each other's changes, and the store keeps every job as
+// written.
+func TestJobCopiesIndependentUnderConcurrency(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	const n = 3000
+	jobs := make([]*stores.Job, n)
+	for i := range jobs {
+		jobs[i] = newJob("q", 0, at(time.Duration(i)))
+		jobs[i].Args = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+	}
+	must(t, s.Jobs().EnqueueMany(ctx, jobs))
+	args := map[string]string{}
+	for _, j := range jobs {
+		args[j.ID] = string(j.Args)
+	}
+	// spoil changes a copy and reports whether it came back as stored.
+	spoil := func(j *stores.Job) bool {
+		ok := string(j.Args) == args[j.ID] && j.Queue == "q"
+		j.Args[1], j.Queue, j.ID = 'X', "spoilt", "spoilt"
+		return ok
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for range n { // bounded: a buggy store must fail, not hang
+				got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 1 + w*13, Now: at(time.Hour), WorkerID: "w", Start: true})
+				if err != nil || len(got) == 0 {
+					if err != nil {
+						t.Error(err)
+					}
+					return
+				}
+				refs := make([]stores.Ref, len(got))
+				for i, j := range got {
+					refs[i] = j.Ref()
+					if j.Status != stores.StatusRunning || !spoil(j) {
+						t.Errorf("dispatched copy %+v is not the stored job", j)
+					}
+				}
+				if _, err := s.Jobs().CompleteMany(ctx, refs, at(time.Hour)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range 200 {
+				page, err := s.Jobs().Query(ctx, stores.JobQuery{Limit: 50})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				pending, err := s.Jobs().Pending(ctx, at(time.Hour), 20)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, j := range append(page.Jobs, pending...) {
+					if !spoil(j) {
+						t.Errorf("queried copy %+v is not the stored job", j)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		got, err := s.Jobs().Get(ctx, j.ID)
+		must(t, err)
+		if got.Status != stores.StatusCompleted || string(got.Args) != args[j.ID] || got.Queue != "q" {
+			t.Fatalf("stored job %+v changed with a copy, or was not completed", got)
+		}
+	}
+	verifyIndexes(t, b)
+}
+
 // J5: MarkRunningMany is MarkRunning per ref in one call; a repeated ref is
 // one transition and its repeats are ErrConflict.
 func TestJ5_MarkRunningManyPerItemResults(t *testing.T) {
