@@ -14,7 +14,8 @@ import (
 // unindex (before the change) and index (after it), so every index is a pure
 // function of the jobs' current fields plus the dispatch watermark.
 type jobTable struct {
-	byID map[string]*jobRow
+	trees jobTrees // makes every tree below
+	byID  map[string]*jobRow
 	// byCreated orders every job by (CreatedAt, ID): Query paging (J10).
 	byCreated *btree.BTreeG[*jobRow]
 	// byStatus orders the jobs of each status by (CreatedAt, ID), the
@@ -161,22 +162,40 @@ func tickOf(j *stores.Job) (tickKey, bool) {
 	return tickKey{j.ScheduleID, j.ScheduleTick.UnixMicro()}, true
 }
 
+// jobTreeFreeNodes is how many emptied tree nodes a job table keeps for
+// reuse (jobTrees): a batch of 1000 jobs moving from the pending indexes
+// to the finished ones frees and needs a few hundred.
+const jobTreeFreeNodes = 1024
+
+// jobTrees makes the trees of one job table, all drawing their nodes from
+// one free list: the nodes the pending indexes free as jobs leave them
+// (their item arrays already grown) are the nodes the finished indexes
+// grow by, instead of fresh memory taken, zeroed and faulted in under the
+// lock.
+type jobTrees struct{ free *btree.FreeListG[*jobRow] }
+
+func (f jobTrees) tree(less btree.LessFunc[*jobRow]) *btree.BTreeG[*jobRow] {
+	return btree.NewWithFreeListG(btreeDegree, less, f.free)
+}
+
 func newJobTable() *jobTable {
+	f := jobTrees{btree.NewFreeListG[*jobRow](jobTreeFreeNodes)}
 	return &jobTable{
+		trees:            f,
 		byID:             map[string]*jobRow{},
-		byCreated:        newTree(createdLess),
+		byCreated:        f.tree(createdLess),
 		byStatus:         map[stores.JobStatus]*btree.BTreeG[*jobRow]{},
 		uniqueKeys:       map[string]*jobRow{},
 		ticks:            map[tickKey]*jobRow{},
-		ready:            newTree(readyLess),
+		ready:            f.tree(readyLess),
 		readyByQueue:     map[string]*btree.BTreeG[*jobRow]{},
-		scheduled:        newTree(scheduledLess),
-		dispatched:       newTree(dispatchedLess),
-		runningDeadlines: newTree(deadlineLess),
+		scheduled:        f.tree(scheduledLess),
+		dispatched:       f.tree(dispatchedLess),
+		runningDeadlines: f.tree(deadlineLess),
 		inFlightByWorker: map[string]map[string]*jobRow{},
 		byFollower:       map[string]*btree.BTreeG[*jobRow]{},
-		uncleaned:        newTree(completedLess),
-		finished:         newTree(completedLess),
+		uncleaned:        f.tree(completedLess),
+		finished:         f.tree(completedLess),
 	}
 }
 
@@ -240,11 +259,11 @@ func dueAt(j *jobRow, t time.Time) bool {
 	return j.ScheduledAt.IsZero() || !j.ScheduledAt.After(t)
 }
 
-// subtree returns m[k], creating it with less when create is set.
-func subtree[K comparable](m map[K]*btree.BTreeG[*jobRow], k K, less btree.LessFunc[*jobRow], create bool) *btree.BTreeG[*jobRow] {
+// subtree returns m[k], creating it from f with less when there is none.
+func subtree[K comparable](f jobTrees, m map[K]*btree.BTreeG[*jobRow], k K, less btree.LessFunc[*jobRow]) *btree.BTreeG[*jobRow] {
 	t := m[k]
-	if t == nil && create {
-		t = newTree(less)
+	if t == nil {
+		t = f.tree(less)
 		m[k] = t
 	}
 	return t
@@ -344,7 +363,7 @@ func (t *jobTable) unindex(j *jobRow) {
 // status is set.
 func (t *jobTable) indexTrees(j *jobRow, status bool) {
 	if status {
-		subtree(t.byStatus, statusKey(j.Status), createdLess, true).ReplaceOrInsert(j)
+		subtree(t.trees, t.byStatus, statusKey(j.Status), createdLess).ReplaceOrInsert(j)
 	}
 	terminal := j.Status.Terminal()
 	if j.UniqueKey != "" && !terminal {
@@ -357,7 +376,7 @@ func (t *jobTable) indexTrees(j *jobRow, status bool) {
 		}
 		if dueAt(j, t.watermark) {
 			t.ready.ReplaceOrInsert(j)
-			subtree(t.readyByQueue, j.Queue, readyLess, true).ReplaceOrInsert(j)
+			subtree(t.trees, t.readyByQueue, j.Queue, readyLess).ReplaceOrInsert(j)
 		}
 	case stores.StatusDispatched:
 		t.dispatched.ReplaceOrInsert(j)
@@ -367,7 +386,7 @@ func (t *jobTable) indexTrees(j *jobRow, status bool) {
 		}
 	}
 	if j.FollowerNodeID != "" {
-		subtree(t.byFollower, j.FollowerNodeID, createdLess, true).ReplaceOrInsert(j)
+		subtree(t.trees, t.byFollower, j.FollowerNodeID, createdLess).ReplaceOrInsert(j)
 	}
 	if terminal {
 		if !j.ChannelsCleaned {
@@ -426,7 +445,7 @@ func (t *jobTable) update(j *jobRow, change func(j *stores.Job)) {
 	// place: the tree's order, (CreatedAt, ID), does not change.
 	if k2 := statusKey(j.Status); k2 != k {
 		deleteFrom(t.byStatus, k, j)
-		subtree(t.byStatus, k2, createdLess, true).ReplaceOrInsert(j)
+		subtree(t.trees, t.byStatus, k2, createdLess).ReplaceOrInsert(j)
 	}
 	t.indexTrees(j, false)
 	if w2 := inFlightWorker(j); w2 != w {
@@ -594,7 +613,7 @@ func (t *jobTable) moveWatermark(now time.Time) {
 		t.watermark = now
 		for _, j := range due {
 			t.ready.ReplaceOrInsert(j)
-			subtree(t.readyByQueue, j.Queue, readyLess, true).ReplaceOrInsert(j)
+			subtree(t.trees, t.readyByQueue, j.Queue, readyLess).ReplaceOrInsert(j)
 		}
 	case c < 0:
 		var notDue []*jobRow

@@ -857,6 +857,41 @@ func TestJobCopiesIndependentUnderConcurrency(t *testing.T) {
 	verifyIndexes(t, b)
 }
 
+// The job trees share one free list of nodes (jobTrees): as batches move
+// from the pending trees to the in-flight and finished ones, nodes the
+// first free are reused by the others, and every index must stay exact.
+func TestJobTreesReuseFreedNodes(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	jobs := make([]*stores.Job, 6000)
+	for i := range jobs {
+		jobs[i] = newJob(fmt.Sprintf("q%d", i%3), i%4, at(time.Duration(i)))
+	}
+	must(t, s.Jobs().EnqueueMany(ctx, jobs))
+	for done := 0; done < len(jobs); {
+		got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 700, Now: at(time.Hour), WorkerID: "w", Start: done%2 == 0})
+		must(t, err)
+		refs := make([]stores.Ref, len(got))
+		for i, j := range got {
+			refs[i] = j.Ref()
+		}
+		verifyIndexes(t, b)
+		errs, err := s.Jobs().CompleteMany(ctx, refs, at(time.Hour+time.Duration(done)))
+		must(t, err)
+		for _, e := range errs {
+			must(t, e)
+		}
+		done += len(got)
+		verifyIndexes(t, b)
+	}
+	n, err := s.Jobs().Purge(ctx, at(2*time.Hour), len(jobs))
+	must(t, err)
+	if n != len(jobs) {
+		t.Fatalf("purged %d jobs, want %d", n, len(jobs))
+	}
+	verifyIndexes(t, b)
+}
+
 // J5: MarkRunningMany is MarkRunning per ref in one call; a repeated ref is
 // one transition and its repeats are ErrConflict.
 func TestJ5_MarkRunningManyPerItemResults(t *testing.T) {
