@@ -143,7 +143,7 @@ func (s deadLetterStore) Requeue(ctx context.Context, id string, now time.Time) 
 	j.StartedAt = time.Time{}
 	j.CompletedAt = time.Time{}
 	j.ChannelsCleaned = false
-	if err := s.db.jobs.conflictOnInsert(j, nil); err != nil {
+	if err := s.db.jobs.conflictOnInsert(j); err != nil {
 		return nil, fmt.Errorf("requeue dead letter %s: %w", id, err)
 	}
 	s.db.jobs.insert(j)

@@ -14,7 +14,8 @@ import (
 // unindex (before the change) and index (after it), so every index is a pure
 // function of the jobs' current fields plus the dispatch watermark.
 type jobTable struct {
-	byID map[string]*jobRow
+	trees jobTrees // makes every tree below
+	byID  map[string]*jobRow
 	// byCreated orders every job by (CreatedAt, ID): Query paging (J10).
 	byCreated *btree.BTreeG[*jobRow]
 	// byStatus orders the jobs of each status by (CreatedAt, ID), the
@@ -161,22 +162,40 @@ func tickOf(j *stores.Job) (tickKey, bool) {
 	return tickKey{j.ScheduleID, j.ScheduleTick.UnixMicro()}, true
 }
 
+// jobTreeFreeNodes is how many emptied tree nodes a job table keeps for
+// reuse (jobTrees): a batch of 1000 jobs moving from the pending indexes
+// to the finished ones frees and needs a few hundred.
+const jobTreeFreeNodes = 1024
+
+// jobTrees makes the trees of one job table, all drawing their nodes from
+// one free list: the nodes the pending indexes free as jobs leave them
+// (their item arrays already grown) are the nodes the finished indexes
+// grow by, instead of fresh memory taken, zeroed and faulted in under the
+// lock.
+type jobTrees struct{ free *btree.FreeListG[*jobRow] }
+
+func (f jobTrees) tree(less btree.LessFunc[*jobRow]) *btree.BTreeG[*jobRow] {
+	return btree.NewWithFreeListG(btreeDegree, less, f.free)
+}
+
 func newJobTable() *jobTable {
+	f := jobTrees{btree.NewFreeListG[*jobRow](jobTreeFreeNodes)}
 	return &jobTable{
+		trees:            f,
 		byID:             map[string]*jobRow{},
-		byCreated:        newTree(createdLess),
+		byCreated:        f.tree(createdLess),
 		byStatus:         map[stores.JobStatus]*btree.BTreeG[*jobRow]{},
 		uniqueKeys:       map[string]*jobRow{},
 		ticks:            map[tickKey]*jobRow{},
-		ready:            newTree(readyLess),
+		ready:            f.tree(readyLess),
 		readyByQueue:     map[string]*btree.BTreeG[*jobRow]{},
-		scheduled:        newTree(scheduledLess),
-		dispatched:       newTree(dispatchedLess),
-		runningDeadlines: newTree(deadlineLess),
+		scheduled:        f.tree(scheduledLess),
+		dispatched:       f.tree(dispatchedLess),
+		runningDeadlines: f.tree(deadlineLess),
 		inFlightByWorker: map[string]map[string]*jobRow{},
 		byFollower:       map[string]*btree.BTreeG[*jobRow]{},
-		uncleaned:        newTree(completedLess),
-		finished:         newTree(completedLess),
+		uncleaned:        f.tree(completedLess),
+		finished:         f.tree(completedLess),
 	}
 }
 
@@ -240,11 +259,11 @@ func dueAt(j *jobRow, t time.Time) bool {
 	return j.ScheduledAt.IsZero() || !j.ScheduledAt.After(t)
 }
 
-// subtree returns m[k], creating it with less when create is set.
-func subtree[K comparable](m map[K]*btree.BTreeG[*jobRow], k K, less btree.LessFunc[*jobRow], create bool) *btree.BTreeG[*jobRow] {
+// subtree returns m[k], creating it from f with less when there is none.
+func subtree[K comparable](f jobTrees, m map[K]*btree.BTreeG[*jobRow], k K, less btree.LessFunc[*jobRow]) *btree.BTreeG[*jobRow] {
 	t := m[k]
-	if t == nil && create {
-		t = newTree(less)
+	if t == nil {
+		t = f.tree(less)
 		m[k] = t
 	}
 	return t
@@ -344,7 +363,7 @@ func (t *jobTable) unindex(j *jobRow) {
 // status is set.
 func (t *jobTable) indexTrees(j *jobRow, status bool) {
 	if status {
-		subtree(t.byStatus, statusKey(j.Status), createdLess, true).ReplaceOrInsert(j)
+		subtree(t.trees, t.byStatus, statusKey(j.Status), createdLess).ReplaceOrInsert(j)
 	}
 	terminal := j.Status.Terminal()
 	if j.UniqueKey != "" && !terminal {
@@ -357,7 +376,7 @@ func (t *jobTable) indexTrees(j *jobRow, status bool) {
 		}
 		if dueAt(j, t.watermark) {
 			t.ready.ReplaceOrInsert(j)
-			subtree(t.readyByQueue, j.Queue, readyLess, true).ReplaceOrInsert(j)
+			subtree(t.trees, t.readyByQueue, j.Queue, readyLess).ReplaceOrInsert(j)
 		}
 	case stores.StatusDispatched:
 		t.dispatched.ReplaceOrInsert(j)
@@ -367,7 +386,7 @@ func (t *jobTable) indexTrees(j *jobRow, status bool) {
 		}
 	}
 	if j.FollowerNodeID != "" {
-		subtree(t.byFollower, j.FollowerNodeID, createdLess, true).ReplaceOrInsert(j)
+		subtree(t.trees, t.byFollower, j.FollowerNodeID, createdLess).ReplaceOrInsert(j)
 	}
 	if terminal {
 		if !j.ChannelsCleaned {
@@ -426,7 +445,7 @@ func (t *jobTable) update(j *jobRow, change func(j *stores.Job)) {
 	// place: the tree's order, (CreatedAt, ID), does not change.
 	if k2 := statusKey(j.Status); k2 != k {
 		deleteFrom(t.byStatus, k, j)
-		subtree(t.byStatus, k2, createdLess, true).ReplaceOrInsert(j)
+		subtree(t.trees, t.byStatus, k2, createdLess).ReplaceOrInsert(j)
 	}
 	t.indexTrees(j, false)
 	if w2 := inFlightWorker(j); w2 != w {
@@ -437,9 +456,8 @@ func (t *jobTable) update(j *jobRow, change func(j *stores.Job)) {
 
 // conflictOnInsert returns ErrAlreadyExists when j cannot join the live set:
 // its ID is taken, its UniqueKey is held by a non-terminal job, or its
-// (ScheduleID, ScheduleTick) by any job (J1, S3). batch holds the jobs of the
-// same call accepted so far, so a batch cannot conflict with itself.
-func (t *jobTable) conflictOnInsert(j *stores.Job, batch *jobBatch) error {
+// (ScheduleID, ScheduleTick) by any job (J1, S3).
+func (t *jobTable) conflictOnInsert(j *stores.Job) error {
 	if _, ok := t.byID[j.ID]; ok {
 		return fmt.Errorf("job %s: %w", j.ID, stores.ErrAlreadyExists)
 	}
@@ -448,64 +466,104 @@ func (t *jobTable) conflictOnInsert(j *stores.Job, batch *jobBatch) error {
 			return fmt.Errorf("job %s: unique key %q is held by job %s: %w", j.ID, j.UniqueKey, holder.ID, stores.ErrAlreadyExists)
 		}
 	}
-	tk, hasTick := tickOf(j)
-	if hasTick {
+	if tk, ok := tickOf(j); ok {
 		if holder, ok := t.ticks[tk]; ok {
 			return fmt.Errorf("job %s: schedule %s tick %s already fired as job %s: %w", j.ID, j.ScheduleID, j.ScheduleTick.Format(time.RFC3339Nano), holder.ID, stores.ErrAlreadyExists)
 		}
 	}
-	if batch == nil {
-		return nil
-	}
-	if batch.ids[j.ID] {
-		return fmt.Errorf("job %s appears twice in the batch: %w", j.ID, stores.ErrAlreadyExists)
-	}
-	if j.UniqueKey != "" && !j.Status.Terminal() && batch.keys[j.UniqueKey] {
-		return fmt.Errorf("job %s: unique key %q appears twice in the batch: %w", j.ID, j.UniqueKey, stores.ErrAlreadyExists)
-	}
-	if hasTick && batch.ticks[tk] {
-		return fmt.Errorf("job %s: schedule %s tick %s appears twice in the batch: %w", j.ID, j.ScheduleID, j.ScheduleTick.Format(time.RFC3339Nano), stores.ErrAlreadyExists)
-	}
-	batch.ids[j.ID] = true
-	if j.UniqueKey != "" && !j.Status.Terminal() {
-		batch.keys[j.UniqueKey] = true
-	}
-	if hasTick {
-		batch.ticks[tk] = true
-	}
 	return nil
 }
 
-// jobBatch remembers the identities claimed by the earlier jobs of a batch.
-type jobBatch struct {
-	ids   map[string]bool
-	keys  map[string]bool
-	ticks map[tickKey]bool
+// newRows is a batch of jobs made ready to store outside the lock, as
+// nothing in it depends on the stored jobs: the rows, and the first job
+// that repeats the ID, unique key or schedule tick of an earlier one of the
+// batch (dup: its index, -1 for none; dupErr: why). Under the lock insertAll
+// only checks the rows against the stored jobs and files them, so the
+// allocations (and the page faults of fresh memory) stay out of the lock.
+type newRows struct {
+	rows   []*jobRow
+	dup    int
+	dupErr error
 }
 
-func newJobBatch() *jobBatch {
-	return &jobBatch{ids: map[string]bool{}, keys: map[string]bool{}, ticks: map[tickKey]bool{}}
-}
-
-// insertAll checks every job and then stores copies of them all, or none
-// (J1). The caller holds the lock.
-func (t *jobTable) insertAll(jobs []*stores.Job) error {
-	batch := newJobBatch()
-	for _, j := range jobs {
-		if err := t.conflictOnInsert(j, batch); err != nil {
-			return err
+func stageRows(jobs []*stores.Job) newRows {
+	b := newRows{rows: make([]*jobRow, len(jobs)), dup: -1}
+	for i, j := range jobs {
+		if j != nil { // left for the lock's checks (a closed store) to refuse
+			b.rows[i] = rowOf(j)
 		}
 	}
-	for _, j := range jobs {
-		t.insert(j)
+	if len(jobs) > 1 {
+		b.dup, b.dupErr = firstRepeat(jobs)
+	}
+	return b
+}
+
+// firstRepeat returns the index of the first job that repeats an identity
+// of an earlier one, and the error that says which; -1 for none.
+func firstRepeat(jobs []*stores.Job) (int, error) {
+	ids := make(map[string]bool, len(jobs))
+	var keys map[string]bool
+	var ticks map[tickKey]bool
+	for i, j := range jobs {
+		if j == nil {
+			continue
+		}
+		if ids[j.ID] {
+			return i, fmt.Errorf("job %s appears twice in the batch: %w", j.ID, stores.ErrAlreadyExists)
+		}
+		ids[j.ID] = true
+		if j.UniqueKey != "" && !j.Status.Terminal() {
+			if keys[j.UniqueKey] {
+				return i, fmt.Errorf("job %s: unique key %q appears twice in the batch: %w", j.ID, j.UniqueKey, stores.ErrAlreadyExists)
+			}
+			if keys == nil {
+				keys = map[string]bool{}
+			}
+			keys[j.UniqueKey] = true
+		}
+		if tk, ok := tickOf(j); ok {
+			if ticks[tk] {
+				return i, fmt.Errorf("job %s: schedule %s tick %s appears twice in the batch: %w", j.ID, j.ScheduleID, j.ScheduleTick.Format(time.RFC3339Nano), stores.ErrAlreadyExists)
+			}
+			if ticks == nil {
+				ticks = map[tickKey]bool{}
+			}
+			ticks[tk] = true
+		}
+	}
+	return -1, nil
+}
+
+// insertAll checks every staged row and then stores them all, or none
+// (J1). A job is checked against the stored jobs before against the
+// earlier jobs of its batch. The caller holds the lock.
+func (t *jobTable) insertAll(b newRows) error {
+	for i, r := range b.rows {
+		if err := t.conflictOnInsert(&r.Job); err != nil {
+			return err
+		}
+		if i == b.dup {
+			return b.dupErr
+		}
+	}
+	for _, r := range b.rows {
+		t.insertRow(r)
 	}
 	return nil
+}
+
+// rowOf returns the row that stores a copy of src. Its Args are never
+// written after this: Dispatch copies them after letting go of the lock.
+func rowOf(src *stores.Job) *jobRow {
+	j := newRow(src)
+	j.Args = cloneBytes(src.Args)
+	return j
 }
 
 // insert stores a copy of a job the caller already checked.
 func (t *jobTable) insert(src *stores.Job) *jobRow {
-	j := newRow(src)
-	j.Args = cloneBytes(src.Args)
+	j := rowOf(src)
 	t.insertRow(j)
 	return j
 }
@@ -555,7 +613,7 @@ func (t *jobTable) moveWatermark(now time.Time) {
 		t.watermark = now
 		for _, j := range due {
 			t.ready.ReplaceOrInsert(j)
-			subtree(t.readyByQueue, j.Queue, readyLess, true).ReplaceOrInsert(j)
+			subtree(t.trees, t.readyByQueue, j.Queue, readyLess).ReplaceOrInsert(j)
 		}
 	case c < 0:
 		var notDue []*jobRow

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/btree"
@@ -28,28 +29,49 @@ func sortJobs[J any](js []J, less func(a, b J) bool) {
 	})
 }
 
-// cloneJobs returns deep copies of the stored jobs, as Clone would, in one
+// jobStages holds the buffers snapshot copies jobs into.
+var jobStages = sync.Pool{New: func() any { return new([]stores.Job) }}
+
+// snapshot copies the stored jobs into a pooled buffer, under the lock: a
+// copy into memory already touched. The copies a caller gets are made from
+// it after the lock (copies), so their fresh memory, and the page faults of
+// first touching it, do not hold up other callers.
+func snapshot(js []*jobRow) *[]stores.Job {
+	p := jobStages.Get().(*[]stores.Job)
+	for _, j := range js {
+		*p = append(*p, j.Job)
+	}
+	return p
+}
+
+// copies returns deep copies of the snapshot's jobs, as Clone would, in one
 // array of jobs and one buffer of arguments for the lot instead of two
 // allocations per job: each copy's Args is a capacity-capped window of the
 // buffer, so no copy shares anything mutable with the store or another copy
-// (appending to Args reallocates).
-func cloneJobs(js []*jobRow) []*stores.Job {
+// (appending to Args reallocates). The snapshot's Args are the stored
+// rows', which are never written (rowOf), so copies runs without the lock.
+// It gives the buffer back to the pool.
+func copies(p *[]stores.Job) []*stores.Job {
+	js := *p
 	n := 0
-	for _, j := range js {
-		n += len(j.Args)
+	for i := range js {
+		n += len(js[i].Args)
 	}
-	copies := make([]stores.Job, len(js))
-	args := make([]byte, 0, n)
 	out := make([]*stores.Job, len(js))
-	for i, j := range js {
-		copies[i] = j.Job
-		if j.Args != nil {
+	cs := make([]stores.Job, len(js))
+	args := make([]byte, 0, n)
+	for i := range js {
+		cs[i] = js[i]
+		if js[i].Args != nil {
 			k := len(args)
-			args = append(args, j.Args...)
-			copies[i].Args = args[k:len(args):len(args)]
+			args = append(args, js[i].Args...)
+			cs[i].Args = args[k:len(args):len(args)]
 		}
-		out[i] = &copies[i]
+		out[i] = &cs[i]
 	}
+	clear(js) // the pool must not keep the stored jobs' strings alive
+	*p = js[:0]
+	jobStages.Put(p)
 	return out
 }
 
@@ -59,20 +81,20 @@ func notFound(kind, id string) error {
 
 // Enqueue implements stores.JobStore (J1).
 func (s jobStore) Enqueue(ctx context.Context, job *stores.Job) error {
-	if err := s.db.lock(ctx); err != nil {
-		return err
-	}
-	defer s.db.mu.Unlock()
-	return s.db.jobs.insertAll([]*stores.Job{job})
+	return s.EnqueueMany(ctx, []*stores.Job{job})
 }
 
 // EnqueueMany implements stores.JobStore (J1): all or nothing.
 func (s jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
+	if err := ctx.Err(); err != nil { // before any work (E2)
+		return err
+	}
+	rows := stageRows(jobs)
 	if err := s.db.lock(ctx); err != nil {
 		return err
 	}
 	defer s.db.mu.Unlock()
-	return s.db.jobs.insertAll(jobs)
+	return s.db.jobs.insertAll(rows)
 }
 
 // Get implements stores.JobStore (J2).
@@ -93,8 +115,9 @@ func (s jobStore) Pending(ctx context.Context, now time.Time, limit int) ([]*sto
 	if err := s.db.lock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
-	return cloneJobs(s.db.jobs.firstReady(now, nil, limit)), nil
+	snap := snapshot(s.db.jobs.firstReady(now, nil, limit))
+	s.db.mu.Unlock()
+	return copies(snap), nil
 }
 
 // DueScheduled implements stores.JobStore (J3).
@@ -120,7 +143,6 @@ func (s jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*sto
 	if err := s.db.lock(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.Unlock()
 	t := s.db.jobs
 	picked := t.firstReady(p.Now, p.Queues, p.Limit)
 	for _, j := range picked {
@@ -136,7 +158,9 @@ func (s jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*sto
 			}
 		})
 	}
-	return cloneJobs(picked), nil
+	snap := snapshot(picked)
+	s.db.mu.Unlock()
+	return copies(snap), nil
 }
 
 // inFlight returns the stored job at ref if it is dispatched or running at
@@ -614,7 +638,6 @@ func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage,
 	if err := s.db.rlock(ctx); err != nil {
 		return stores.JobPage{}, err
 	}
-	defer s.db.mu.RUnlock()
 	t := s.db.jobs
 	queues, types := setOf(q.Queues), setOf(q.Types)
 	// Collect limit+1 matches to learn whether another page follows.
@@ -659,7 +682,9 @@ func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage,
 		last := rows[len(rows)-1]
 		page.Next = stores.Cursor{Time: last.CreatedAt, ID: last.ID}.Encode()
 	}
-	page.Jobs = cloneJobs(rows)
+	snap := snapshot(rows)
+	s.db.mu.RUnlock()
+	page.Jobs = copies(snap)
 	return page, nil
 }
 

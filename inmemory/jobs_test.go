@@ -93,6 +93,38 @@ func TestJ1_EnqueueManyAllOrNothing(t *testing.T) {
 	verifyIndexes(t, b)
 }
 
+// J1: a batch's job is checked against the stored jobs before against the
+// earlier jobs of its batch (found outside the lock, stageRows), so the
+// error names the first job that cannot be stored, for the first reason.
+func TestJ1_EnqueueManyReportsTheFirstConflict(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	existing := newJob("q", 0, t0)
+	must(t, s.Jobs().Enqueue(ctx, existing))
+	x, held := newJob("q", 0, t0), newJob("q", 0, t0)
+	held.ID = existing.ID
+	again := *x
+	keyed, keyedHeld := newJob("q", 0, t0), newJob("q", 0, t0)
+	keyedHeld.ID = existing.ID
+	keyed.UniqueKey, keyedHeld.UniqueKey = "k", "k"
+	stored := "job " + existing.ID + ": " + stores.ErrAlreadyExists.Error()
+	for _, c := range []struct {
+		name  string
+		batch []*stores.Job
+		want  string
+	}{
+		{"stored before repeat", []*stores.Job{x, held, &again}, stored},
+		{"repeat before stored", []*stores.Job{x, &again, held}, "job " + x.ID + " appears twice in the batch: " + stores.ErrAlreadyExists.Error()},
+		{"repeat that is also stored", []*stores.Job{keyed, keyedHeld}, stored},
+	} {
+		err := s.Jobs().EnqueueMany(ctx, c.batch)
+		wantErr(t, err, stores.ErrAlreadyExists)
+		if err.Error() != c.want {
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
 func isNotFound(err error) bool { return err != nil && errorsIs(err, stores.ErrNotFound) }
 
 func TestJ1_ScheduleTickUniqueAmongAllStoredJobs(t *testing.T) {
@@ -741,6 +773,122 @@ func TestE4_ReadersAndWritersConcurrently(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	verifyIndexes(t, b)
+}
+
+// Dispatch, Pending and Query copy the jobs into a pooled buffer under the
+// lock and make the caller's copies after it: under -race, many callers
+// that change every copy they get must neither race with each other or the
+// store nor see each other's changes, and the store keeps every job as
+// written.
+func TestJobCopiesIndependentUnderConcurrency(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	const n = 3000
+	jobs := make([]*stores.Job, n)
+	for i := range jobs {
+		jobs[i] = newJob("q", 0, at(time.Duration(i)))
+		jobs[i].Args = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+	}
+	must(t, s.Jobs().EnqueueMany(ctx, jobs))
+	args := map[string]string{}
+	for _, j := range jobs {
+		args[j.ID] = string(j.Args)
+	}
+	// spoil changes a copy and reports whether it came back as stored.
+	spoil := func(j *stores.Job) bool {
+		ok := string(j.Args) == args[j.ID] && j.Queue == "q"
+		j.Args[1], j.Queue, j.ID = 'X', "spoilt", "spoilt"
+		return ok
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for range n { // bounded: a buggy store must fail, not hang
+				got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 1 + w*13, Now: at(time.Hour), WorkerID: "w", Start: true})
+				if err != nil || len(got) == 0 {
+					if err != nil {
+						t.Error(err)
+					}
+					return
+				}
+				refs := make([]stores.Ref, len(got))
+				for i, j := range got {
+					refs[i] = j.Ref()
+					if j.Status != stores.StatusRunning || !spoil(j) {
+						t.Errorf("dispatched copy %+v is not the stored job", j)
+					}
+				}
+				if _, err := s.Jobs().CompleteMany(ctx, refs, at(time.Hour)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range 200 {
+				page, err := s.Jobs().Query(ctx, stores.JobQuery{Limit: 50})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				pending, err := s.Jobs().Pending(ctx, at(time.Hour), 20)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, j := range append(page.Jobs, pending...) {
+					if !spoil(j) {
+						t.Errorf("queried copy %+v is not the stored job", j)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		got, err := s.Jobs().Get(ctx, j.ID)
+		must(t, err)
+		if got.Status != stores.StatusCompleted || string(got.Args) != args[j.ID] || got.Queue != "q" {
+			t.Fatalf("stored job %+v changed with a copy, or was not completed", got)
+		}
+	}
+	verifyIndexes(t, b)
+}
+
+// The job trees share one free list of nodes (jobTrees): as batches move
+// from the pending trees to the in-flight and finished ones, nodes the
+// first free are reused by the others, and every index must stay exact.
+func TestJobTreesReuseFreedNodes(t *testing.T) {
+	ctx := context.Background()
+	s, b := open(t)
+	jobs := make([]*stores.Job, 6000)
+	for i := range jobs {
+		jobs[i] = newJob(fmt.Sprintf("q%d", i%3), i%4, at(time.Duration(i)))
+	}
+	must(t, s.Jobs().EnqueueMany(ctx, jobs))
+	for done := 0; done < len(jobs); {
+		got, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 700, Now: at(time.Hour), WorkerID: "w", Start: done%2 == 0})
+		must(t, err)
+		refs := make([]stores.Ref, len(got))
+		for i, j := range got {
+			refs[i] = j.Ref()
+		}
+		verifyIndexes(t, b)
+		errs, err := s.Jobs().CompleteMany(ctx, refs, at(time.Hour+time.Duration(done)))
+		must(t, err)
+		for _, e := range errs {
+			must(t, e)
+		}
+		done += len(got)
+		verifyIndexes(t, b)
+	}
+	n, err := s.Jobs().Purge(ctx, at(2*time.Hour), len(jobs))
+	must(t, err)
+	if n != len(jobs) {
+		t.Fatalf("purged %d jobs, want %d", n, len(jobs))
+	}
 	verifyIndexes(t, b)
 }
 

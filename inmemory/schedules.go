@@ -277,6 +277,10 @@ func (st scheduleStore[S]) Advance(ctx context.Context, id string, seen, next, l
 // schedule advanced under one lock, after every check passed, so a firing
 // happens whole or not at all.
 func (st scheduleStore[S]) Fire(ctx context.Context, f stores.Firing) error {
+	if err := ctx.Err(); err != nil { // before any work (E2)
+		return err
+	}
+	rows := stageRows(f.Jobs)
 	t, err := st.begin(ctx)
 	if err != nil {
 		return err
@@ -286,7 +290,7 @@ func (st scheduleStore[S]) Fire(ctx context.Context, f stores.Firing) error {
 	if err != nil {
 		return err
 	}
-	if err := st.db.jobs.insertAll(f.Jobs); err != nil {
+	if err := st.db.jobs.insertAll(rows); err != nil {
 		return fmt.Errorf("fire %s schedule %s: %w", st.kind, f.ScheduleID, err)
 	}
 	t.advance(s, f.NextRun, f.FiredAt)
