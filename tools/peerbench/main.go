@@ -171,9 +171,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg := &config{
 		// Picked by a sweep of 4x500, 8x1000, 16x500, 32x250 (and 1x1000,
 		// 2x1000 for the embedded stores) at 20,000 jobs on 2 cores; on
-		// PostgreSQL, bench's own default 8x1000, the shape of the
-		// recorded 100,000-job runs.
-		PGShape:       shape{Workers: 8, Batch: 1000},
+		// PostgreSQL by a sweep of 2x2000, 4x1000, 4x2000, 6x1500, 8x1000
+		// and 8x2000 at 100,000 jobs (README).
+		PGShape:       shape{Workers: 4, Batch: 2000},
 		RedisShape:    shape{Workers: 4, Batch: 500},
 		SQLiteShape:   shape{Workers: 2, Batch: 1000},
 		InmemoryShape: shape{Workers: 2, Batch: 1000},
