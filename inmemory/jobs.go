@@ -32,6 +32,25 @@ func sortJobs[J any](js []J, less func(a, b J) bool) {
 // jobStages holds the buffers snapshot copies jobs into.
 var jobStages = sync.Pool{New: func() any { return new([]stores.Job) }}
 
+// snapshotLocked runs rows under the store's lock, shared when read is
+// set, and snapshots the rows it returns; the caller makes its copies from
+// the snapshot after the lock is let go (copies). The unlock is deferred so
+// that a panic under the lock cannot leave it held.
+func (d *db) snapshotLocked(ctx context.Context, read bool, rows func() []*jobRow) (*[]stores.Job, error) {
+	if read {
+		if err := d.rlock(ctx); err != nil {
+			return nil, err
+		}
+		defer d.mu.RUnlock()
+	} else {
+		if err := d.lock(ctx); err != nil {
+			return nil, err
+		}
+		defer d.mu.Unlock()
+	}
+	return snapshot(rows()), nil
+}
+
 // snapshot copies the stored jobs into a pooled buffer, under the lock: a
 // copy into memory already touched. The copies a caller gets are made from
 // it after the lock (copies), so their fresh memory, and the page faults of
@@ -112,11 +131,10 @@ func (s jobStore) Get(ctx context.Context, id string) (*stores.Job, error) {
 
 // Pending implements stores.JobStore (J3).
 func (s jobStore) Pending(ctx context.Context, now time.Time, limit int) ([]*stores.Job, error) {
-	if err := s.db.lock(ctx); err != nil {
+	snap, err := s.db.snapshotLocked(ctx, false, func() []*jobRow { return s.db.jobs.firstReady(now, nil, limit) })
+	if err != nil {
 		return nil, err
 	}
-	snap := snapshot(s.db.jobs.firstReady(now, nil, limit))
-	s.db.mu.Unlock()
 	return copies(snap), nil
 }
 
@@ -140,26 +158,27 @@ func (s jobStore) DueScheduled(ctx context.Context, now time.Time, limit int) ([
 // Dispatch implements stores.JobStore (J4): under the one lock, no two
 // callers can pick the same job.
 func (s jobStore) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores.Job, error) {
-	if err := s.db.lock(ctx); err != nil {
+	snap, err := s.db.snapshotLocked(ctx, false, func() []*jobRow {
+		t := s.db.jobs
+		picked := t.firstReady(p.Now, p.Queues, p.Limit)
+		for _, j := range picked {
+			t.update(j, func(j *stores.Job) {
+				j.Status = stores.StatusDispatched
+				j.DispatchedAt = p.Now
+				j.Attempt++
+				if p.WorkerID != "" {
+					j.WorkerID = p.WorkerID
+				}
+				if p.Start {
+					j.Status, j.StartedAt = stores.StatusRunning, p.Now
+				}
+			})
+		}
+		return picked
+	})
+	if err != nil {
 		return nil, err
 	}
-	t := s.db.jobs
-	picked := t.firstReady(p.Now, p.Queues, p.Limit)
-	for _, j := range picked {
-		t.update(j, func(j *stores.Job) {
-			j.Status = stores.StatusDispatched
-			j.DispatchedAt = p.Now
-			j.Attempt++
-			if p.WorkerID != "" {
-				j.WorkerID = p.WorkerID
-			}
-			if p.Start {
-				j.Status, j.StartedAt = stores.StatusRunning, p.Now
-			}
-		})
-	}
-	snap := snapshot(picked)
-	s.db.mu.Unlock()
 	return copies(snap), nil
 }
 
@@ -635,55 +654,56 @@ func (s jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage,
 	if after := pivot(q.CreatedAfter, time.Time{}, ""); !q.CreatedAfter.IsZero() && createdLess(start, after) {
 		start = after
 	}
-	if err := s.db.rlock(ctx); err != nil {
+	var page stores.JobPage
+	snap, err := s.db.snapshotLocked(ctx, true, func() []*jobRow {
+		t := s.db.jobs
+		queues, types := setOf(q.Queues), setOf(q.Types)
+		// Collect limit+1 matches to learn whether another page follows.
+		want := q.Limit + 1
+		// statuses filters a byStatus tree that holds more than one status.
+		var statuses map[stores.JobStatus]bool
+		scan := func(tr *btree.BTreeG[*jobRow], out []*jobRow) []*jobRow {
+			n := 0
+			tr.AscendGreaterOrEqual(start, func(j *jobRow) bool {
+				if !q.CreatedBefore.IsZero() && !j.CreatedAt.Before(q.CreatedBefore) {
+					return false
+				}
+				if (queues == nil || queues[j.Queue]) && (types == nil || types[j.Type]) && (statuses == nil || statuses[j.Status]) {
+					out = append(out, j)
+					n++
+				}
+				return n < want
+			})
+			return out
+		}
+		var rows []*jobRow
+		if len(q.Statuses) == 0 {
+			rows = scan(t.byCreated, nil)
+		} else {
+			statuses = make(map[stores.JobStatus]bool, len(q.Statuses))
+			for _, st := range q.Statuses {
+				statuses[st] = true
+			}
+			done := map[stores.JobStatus]bool{}
+			for _, st := range q.Statuses {
+				k := statusKey(st)
+				if tr := t.byStatus[k]; tr != nil && !done[k] {
+					done[k] = true
+					rows = scan(tr, rows)
+				}
+			}
+			sortJobs(rows, createdLess)
+		}
+		if len(rows) > q.Limit {
+			rows = rows[:q.Limit]
+			last := rows[len(rows)-1]
+			page.Next = stores.Cursor{Time: last.CreatedAt, ID: last.ID}.Encode()
+		}
+		return rows
+	})
+	if err != nil {
 		return stores.JobPage{}, err
 	}
-	t := s.db.jobs
-	queues, types := setOf(q.Queues), setOf(q.Types)
-	// Collect limit+1 matches to learn whether another page follows.
-	want := q.Limit + 1
-	// statuses filters a byStatus tree that holds more than one status.
-	var statuses map[stores.JobStatus]bool
-	scan := func(tr *btree.BTreeG[*jobRow], out []*jobRow) []*jobRow {
-		n := 0
-		tr.AscendGreaterOrEqual(start, func(j *jobRow) bool {
-			if !q.CreatedBefore.IsZero() && !j.CreatedAt.Before(q.CreatedBefore) {
-				return false
-			}
-			if (queues == nil || queues[j.Queue]) && (types == nil || types[j.Type]) && (statuses == nil || statuses[j.Status]) {
-				out = append(out, j)
-				n++
-			}
-			return n < want
-		})
-		return out
-	}
-	var rows []*jobRow
-	if len(q.Statuses) == 0 {
-		rows = scan(t.byCreated, nil)
-	} else {
-		statuses = make(map[stores.JobStatus]bool, len(q.Statuses))
-		for _, st := range q.Statuses {
-			statuses[st] = true
-		}
-		done := map[stores.JobStatus]bool{}
-		for _, st := range q.Statuses {
-			k := statusKey(st)
-			if tr := t.byStatus[k]; tr != nil && !done[k] {
-				done[k] = true
-				rows = scan(tr, rows)
-			}
-		}
-		sortJobs(rows, createdLess)
-	}
-	var page stores.JobPage
-	if len(rows) > q.Limit {
-		rows = rows[:q.Limit]
-		last := rows[len(rows)-1]
-		page.Next = stores.Cursor{Time: last.CreatedAt, ID: last.ID}.Encode()
-	}
-	snap := snapshot(rows)
-	s.db.mu.RUnlock()
 	page.Jobs = copies(snap)
 	return page, nil
 }

@@ -922,3 +922,24 @@ func TestJ5_MarkRunningManyPerItemResults(t *testing.T) {
 	}
 	verifyIndexes(t, b)
 }
+
+// TestSnapshotLockedUnlocksOnPanic: a panic under the lock of Dispatch,
+// Pending or Query (snapshotLocked) must not leave the store locked, or
+// every later call of a process that recovered from it would hang (E4).
+func TestSnapshotLockedUnlocksOnPanic(t *testing.T) {
+	b := New()
+	for _, read := range []bool{false, true} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("the panic did not reach the caller")
+				}
+			}()
+			_, _ = b.db.snapshotLocked(context.Background(), read, func() []*jobRow { panic("under the lock") })
+		}()
+		if !b.db.mu.TryLock() {
+			t.Fatalf("read=%v: the lock is still held after a panic under it", read)
+		}
+		b.db.mu.Unlock()
+	}
+}
