@@ -20,6 +20,7 @@
 // those of the contract (DESIGN.md); doc comments cite their ids (J1, S3, W3…).
 //
 // Drivers implement Driver and Backend, and register themselves from an init
-// function with Register. Optional abilities (Migrator, Pinger) are separate
-// interfaces found by type assertion, as in database/sql.
+// function with Register. Optional abilities (Migrator, Pinger, and
+// FreshEnqueuer on a JobStore) are separate interfaces found by type
+// assertion, as in database/sql.
 package stores

@@ -291,6 +291,18 @@ type Driver interface {
 	Open(ctx context.Context, dsn string) (Backend, error)
 }
 
+// FreshEnqueuer is an optional JobStore ability: store a batch whose IDs
+// cannot be stored yet, without looking for them. The portable layer calls
+// EnqueueFresh instead of EnqueueMany when it generated every job's ID in
+// that call: UUIDv7s unique within the process by construction and, across
+// processes, by 62 random bits (RFC 9562 §6.9), the assumption every
+// store that keys rows by generated UUIDs makes. Everything else of
+// EnqueueMany holds (J1): all jobs or none, unique keys and schedule ticks
+// checked.
+type FreshEnqueuer interface {
+	EnqueueFresh(ctx context.Context, jobs []*Job) error
+}
+
 // Pinger is an optional Backend ability: check that the backend is reachable.
 type Pinger interface {
 	Ping(ctx context.Context) error

@@ -20,6 +20,9 @@ func (j *jobStore) Enqueue(ctx context.Context, job *Job) error {
 	if c.err != nil {
 		return c.err
 	}
+	if f, ok := j.d.(FreshEnqueuer); ok && c.generated == 1 {
+		return f.EnqueueFresh(ctx, []*Job{job})
+	}
 	return j.d.Enqueue(ctx, job)
 }
 
@@ -38,6 +41,9 @@ func (j *jobStore) EnqueueMany(ctx context.Context, jobs []*Job) error {
 	}
 	if c.err != nil {
 		return c.err
+	}
+	if f, ok := j.d.(FreshEnqueuer); ok && c.generated == len(jobs) {
+		return f.EnqueueFresh(ctx, jobs)
 	}
 	return j.d.EnqueueMany(ctx, jobs)
 }

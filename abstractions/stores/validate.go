@@ -64,6 +64,8 @@ type checker struct {
 	elem fieldName
 	// ids, when reserved, fills the empty IDs of a batch (reserveIDs).
 	ids idBatch
+	// generated counts the IDs newID made.
+	generated int
 }
 
 // reserveIDs generates the n IDs that newID fills empty fields with next,
@@ -213,6 +215,7 @@ func (c *checker) newID(field string, s *string) {
 			id = NewID()
 		}
 		*s = id
+		c.generated++
 		return
 	}
 	c.id(field, s)
