@@ -17,6 +17,7 @@ func jobTests() []testCase {
 		{"J1_EnqueueManyStoresAll", testEnqueueManyStoresAll},
 		{"J1_DuplicateIDIsAlreadyExists", testDuplicateJobID},
 		{"J1_EnqueueManyIsAllOrNothing", testEnqueueManyAllOrNothing},
+		{"J1_GeneratedIDs", testGeneratedIDs},
 		{"J1_UniqueKeyHeldByLiveJob", testUniqueKey},
 		{"J1_ScheduleTickIsUnique", testScheduleTickUnique},
 		{"J2_GetMissingIsNotFound", testGetMissing},
@@ -135,6 +136,63 @@ func testEnqueueManyAllOrNothing(t T, st *stores.Store) {
 	wantErr(t, err, stores.ErrAlreadyExists, "EnqueueMany with one unique key twice")
 	wantGone(t, st, e.ID, "job of a batch holding a unique key twice")
 	wantGone(t, st, f.ID, "job of a batch holding a unique key twice")
+}
+
+// testGeneratedIDs: jobs enqueued with empty IDs get new distinct ones,
+// which is the batch a driver may store without looking for its IDs
+// (stores.FreshEnqueuer); the same jobs enqueued again, their IDs now
+// filled in, are ErrAlreadyExists with nothing changed; unique keys are
+// still checked.
+func testGeneratedIDs(t T, st *stores.Store) {
+	var jobs []*stores.Job
+	for i := range 60 {
+		j := newJob(i)
+		j.ID, j.Priority = "", i%3
+		jobs = append(jobs, j)
+	}
+	enqueue(t, st, jobs...)
+	single := newJob(60)
+	single.ID = ""
+	must(t, st.Jobs().Enqueue(t.Context(), single), "Enqueue with an empty ID")
+	jobs = append(jobs, single)
+	seen := map[string]bool{}
+	for i, j := range jobs {
+		if len(j.ID) != 36 || seen[j.ID] {
+			t.Fatalf("job %d got ID %q: want a new canonical UUID", i, j.ID)
+		}
+		seen[j.ID] = true
+		checkJob(t, "generated job "+j.ID, j, getJob(t, st, j.ID))
+	}
+	pending, err := st.Jobs().Pending(t.Context(), at(time.Hour), 100)
+	must(t, err, "Pending")
+	if len(pending) != len(jobs) || pending[0].Priority != 2 || pending[len(pending)-1].Priority != 0 {
+		t.Fatalf("Pending returned %d jobs (priority %d first): want %d, priority 2 first and 0 last", len(pending), pending[0].Priority, len(jobs))
+	}
+
+	again := []*stores.Job{newJob(70), jobs[10], newJob(71)}
+	again[0].ID, again[2].ID = "", ""
+	wantErr(t, st.Jobs().EnqueueMany(t.Context(), again), stores.ErrAlreadyExists, "EnqueueMany of a stored generated job with new ones")
+	wantErr(t, st.Jobs().EnqueueMany(t.Context(), jobs[20:30]), stores.ErrAlreadyExists, "EnqueueMany of stored generated jobs again")
+	for _, j := range append(again[:1:1], again[2]) {
+		if j.ID != "" {
+			wantGone(t, st, j.ID, "new job of a rejected batch")
+		}
+	}
+	for _, j := range jobs {
+		checkJob(t, "generated job after the rejected batches", j, getJob(t, st, j.ID))
+	}
+
+	holder := newJob(80)
+	holder.UniqueKey = "generated-key"
+	enqueue(t, st, holder)
+	clash := []*stores.Job{newJob(81), newJob(82)}
+	clash[0].ID, clash[1].ID, clash[1].UniqueKey = "", "", holder.UniqueKey
+	wantErr(t, st.Jobs().EnqueueMany(t.Context(), clash), stores.ErrAlreadyExists, "EnqueueMany of generated jobs, one with a held unique key")
+	for _, j := range clash {
+		if j.ID != "" {
+			wantGone(t, st, j.ID, "job of a generated batch with a held unique key")
+		}
+	}
 }
 
 func testUniqueKey(t T, st *stores.Store) {

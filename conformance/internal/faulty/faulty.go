@@ -26,10 +26,14 @@ const (
 	// StaleComplete makes Complete report success for a stale attempt, as
 	// an unconditional update would (breaks J5).
 	StaleComplete Variant = "stale-complete"
+	// FreshOneByOne makes EnqueueFresh store the jobs one at a time, as a
+	// driver that drops its transaction together with its duplicate-id
+	// check would (breaks J1: a rejected batch leaves its first jobs).
+	FreshOneByOne Variant = "fresh-one-by-one"
 )
 
 // Variants lists every planted bug.
-var Variants = []Variant{DoubleDispatch, RenewIgnoresTerm, StaleComplete}
+var Variants = []Variant{DoubleDispatch, RenewIgnoresTerm, StaleComplete, FreshOneByOne}
 
 // Wrap returns b with the bug v planted. The result owns b: closing it
 // closes b.
@@ -77,6 +81,20 @@ func (j *jobs) Dispatch(ctx context.Context, p stores.DispatchParams) ([]*stores
 	}
 	j.mu.Unlock()
 	return append(got, prev...), nil
+}
+
+// EnqueueFresh makes every wrapped store a stores.FreshEnqueuer: correct
+// (EnqueueMany) but for FreshOneByOne.
+func (j *jobs) EnqueueFresh(ctx context.Context, batch []*stores.Job) error {
+	if j.v != FreshOneByOne {
+		return j.JobStore.EnqueueMany(ctx, batch)
+	}
+	for _, job := range batch {
+		if err := j.JobStore.Enqueue(ctx, job); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (j *jobs) Complete(ctx context.Context, ref stores.Ref, now time.Time) error {
