@@ -312,3 +312,86 @@ func testRejectedHistoryAppend(t *testing.T, b *Backend, hold int32) {
 		}
 	}
 }
+
+// scriptCalls returns how many EVAL and EVALSHA calls the server has run.
+func scriptCalls(t *testing.T, ctx context.Context, b *Backend) int {
+	t.Helper()
+	info, err := b.c.Info(ctx, "commandstats").Result()
+	must(t, err)
+	n := 0
+	for _, line := range strings.Split(info, "\r\n") {
+		if cmd, rest, ok := strings.Cut(line, ":calls="); ok && (cmd == "cmdstat_eval" || cmd == "cmdstat_evalsha") {
+			var calls int
+			_, err := fmt.Sscanf(rest, "%d", &calls)
+			must(t, err)
+			n += calls
+		}
+	}
+	return n
+}
+
+// TestJ1_FreshEnqueue: a plain batch whose every ID the portable layer
+// generated is stored with native commands alone (no script runs, so no
+// RENAME is needed either); enqueueing the same jobs again, their IDs now
+// filled in, is ErrAlreadyExists with the store unchanged; a generated
+// batch with a unique key is still checked (enqueue.lua). On a private
+// server (its command counts are this test's own) and on one that denies
+// RENAME.
+func TestJ1_FreshEnqueue(t *testing.T) {
+	for name, dsn := range map[string]func(*testing.T) string{
+		"private":   func(t *testing.T) string { return "redis://" + privateServer(t) + "/0" },
+		"no RENAME": noRenameServer,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := openBackend(t, dsn(t))
+			s := stores.Wrap(DriverName, b)
+			t.Cleanup(func() { s.Close() })
+			ctx := ctxT(t)
+			jobs := make([]*stores.Job, 1500)
+			for i := range jobs {
+				jobs[i] = &stores.Job{Type: "t", Queue: "q", Priority: i % 3, CreatedAt: t0, Args: []byte(`{}`)}
+			}
+			before := scriptCalls(t, ctx, b)
+			must(t, s.Jobs().EnqueueMany(ctx, jobs))
+			must(t, s.Jobs().Enqueue(ctx, &stores.Job{Type: "t", Queue: "q", CreatedAt: t0}))
+			if n := scriptCalls(t, ctx, b) - before; n != 0 {
+				t.Fatalf("a generated plain batch ran %d scripts, want none", n)
+			}
+			checkIndexes(t, ctx, b, "fresh enqueue")
+			if n, err := b.c.HLen(ctx, b.k.job[kJobs]).Result(); err != nil || n != 1501 {
+				t.Fatalf("%d records (%v), want 1501", n, err)
+			}
+
+			snap := snapshot(t, ctx, b)
+			if err := s.Jobs().EnqueueMany(ctx, jobs[700:900]); !errors.Is(err, stores.ErrAlreadyExists) {
+				t.Fatalf("enqueue the stored jobs again: %v, want ErrAlreadyExists", err)
+			}
+			unchanged(t, ctx, b, "enqueue the stored jobs again", snap)
+
+			unique := []*stores.Job{{Type: "t", Queue: "q", UniqueKey: "k"}, {Type: "t", Queue: "q", UniqueKey: "k"}}
+			if err := s.Jobs().EnqueueMany(ctx, unique); !errors.Is(err, stores.ErrAlreadyExists) {
+				t.Fatalf("a generated batch holding one unique key twice: %v, want ErrAlreadyExists", err)
+			}
+			unchanged(t, ctx, b, "a generated batch holding one unique key twice", snap)
+			js, err := s.Jobs().Dispatch(ctx, stores.DispatchParams{Now: time.Now(), Limit: 2000, Queues: []string{"q"}})
+			must(t, err)
+			if len(js) != 1501 || js[0].Priority != 2 {
+				t.Fatalf("dispatched %d jobs, the first of priority %d: want 1501, priority 2 first", len(js), js[0].Priority)
+			}
+		})
+	}
+}
+
+// A generated ID that is already stored (they never are: EnqueueFresh) is
+// reported, not passed over in silence.
+func TestFreshEnqueueReportsACollision(t *testing.T) {
+	s, b := openStore(t)
+	ctx := ctxT(t)
+	job := &stores.Job{Type: "t", Queue: "q", CreatedAt: t0}
+	must(t, s.Jobs().Enqueue(ctx, job))
+	again := *job
+	err := b.Jobs().(stores.FreshEnqueuer).EnqueueFresh(ctx, []*stores.Job{&again, {ID: stores.NewID(), Type: "t", Queue: "q", CreatedAt: t0, Status: stores.StatusPending}})
+	if err == nil || !strings.Contains(err.Error(), "already stored") {
+		t.Fatalf("EnqueueFresh of a stored id: %v, want an error saying so", err)
+	}
+}

@@ -16,7 +16,10 @@ import (
 // jobStore implements stores.JobStore (J1–J10).
 type jobStore struct{ b *Backend }
 
-var _ stores.JobStore = (*jobStore)(nil)
+var (
+	_ stores.JobStore      = (*jobStore)(nil)
+	_ stores.FreshEnqueuer = (*jobStore)(nil)
+)
 
 func (s *jobStore) keys() []string { return s.b.k.job }
 
@@ -96,11 +99,15 @@ func (b *Backend) canHold(ctx context.Context) (bool, error) {
 // every argument into a Lua string (hashing each byte) and back. A batch
 // that names one id twice is rejected here.
 func (s *jobStore) enqueuePlain(ctx context.Context, jobs []*stores.Job) error {
-	k := s.keys()
-	a, err := newPlainArgs(jobs, k[kJobs], k[kByStatus], k[kReadyQ])
-	if err != nil {
-		return err
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
 	}
+	if id, ok := repeated(ids); ok {
+		return fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, id)
+	}
+	k := s.keys()
+	a := newPlainArgs(jobs, k[kJobs], k[kByStatus], k[kReadyQ])
 	pipe := s.b.c.TxPipeline()
 	check := scriptEnqueueCheck.Eval(ctx, pipe, s.b.k.plain, a.ids...)
 	pipe.Do(ctx, a.hset...)
@@ -129,19 +136,18 @@ func (b *Backend) execHeld(ctx context.Context, pipe goredis.Pipeliner, check *g
 // commands whole, the SADD's queues.
 type plainArgs struct{ ids, hset, live, ready, queues []any }
 
-// newPlainArgs encodes jobs for enqueuePlain, or fails when an id repeats.
-func newPlainArgs(jobs []*stores.Job, jobsKey, bystatus, readyq string) (plainArgs, error) {
+// newPlainArgs encodes jobs for enqueuePlain and enqueueFresh.
+func newPlainArgs(jobs []*stores.Job, jobsKey, bystatus, readyq string) plainArgs {
 	n := len(jobs)
 	a := plainArgs{ids: make([]any, n), hset: make([]any, 2, 2+2*n),
 		live: make([]any, 2, 2+2*n), ready: make([]any, 2, 2+2*n)}
 	a.hset[0], a.hset[1] = "hset", jobsKey
 	a.live[0], a.live[1] = "zadd", bystatus
 	a.ready[0], a.ready[1] = "zadd", readyq
-	ids := make([]string, n)
 	for i, j := range jobs {
 		s, rec, live := plainRecord(j)
 		id := any(j.ID)
-		ids[i], a.ids[i] = j.ID, id
+		a.ids[i] = id
 		a.hset = append(a.hset, id, s[:rec])
 		a.live = append(a.live, "0", s[rec:live])
 		a.ready = append(a.ready, "0", s[live:])
@@ -149,10 +155,33 @@ func newPlainArgs(jobs []*stores.Job, jobsKey, bystatus, readyq string) (plainAr
 			a.queues = append(a.queues, s[live:live+3+len(j.Queue)])
 		}
 	}
-	if id, ok := repeated(ids); ok {
-		return plainArgs{}, fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, id)
+	return a
+}
+
+// EnqueueFresh implements stores.FreshEnqueuer. A plain batch whose IDs
+// the portable layer generated takes enqueuePlain's transaction without
+// enqueue_check.lua and its holds: no ID can be taken, and the check was
+// a sixth of the server's time per job (docs/PERFORMANCE.md). Any other
+// batch is EnqueueMany's: unique keys and schedule ticks are still checked.
+func (s *jobStore) EnqueueFresh(ctx context.Context, jobs []*stores.Job) error {
+	if len(jobs) == 0 || slices.ContainsFunc(jobs, func(j *stores.Job) bool { return !isPlain(j) }) {
+		return s.EnqueueMany(ctx, jobs)
 	}
-	return a, nil
+	k := s.keys()
+	a := newPlainArgs(jobs, k[kJobs], k[kByStatus], k[kReadyQ])
+	pipe := s.b.c.TxPipeline()
+	added := pipe.Do(ctx, a.hset...)
+	pipe.Do(ctx, a.live...)
+	pipe.Do(ctx, a.ready...)
+	pipe.SAdd(ctx, k[kQueues], a.queues...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return s.b.wrap(err, "enqueue")
+	}
+	// Only colliding generated IDs get here: say so rather than hide it.
+	if n, err := added.Int(); err != nil || n != len(jobs) {
+		return fmt.Errorf("redis: enqueue: %d new records for %d generated job ids: an id was already stored and its record is overwritten", n, len(jobs))
+	}
+	return nil
 }
 
 // repeated sorts ids and returns one that occurs twice, if any.
