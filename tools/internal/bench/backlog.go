@@ -21,12 +21,16 @@ func enqueueBacklog(ctx context.Context, s *stores.Store, cfg Config, queue stri
 	g, gctx := newGroup(ctx)
 	for range cfg.Workers {
 		g.go_(func() error {
-			batch := make([]*stores.Job, 0, cfg.Batch)
+			batch := make([]*stores.Job, 0, cfg.InsertBatch)
 			for first := range starts {
 				batch = batch[:0]
-				for i := first; i < min(first+cfg.Batch, cfg.Backlog); i++ {
-					batch = append(batch, &stores.Job{ID: ids.id(i), Type: "bench.backlog", Queue: queue,
-						Args: []byte(`{"n":` + strconv.Itoa(i) + `}`), CreatedAt: now})
+				for i := first; i < min(first+cfg.InsertBatch, cfg.Backlog); i++ {
+					j := &stores.Job{Type: "bench.backlog", Queue: queue,
+						Args: []byte(`{"n":` + strconv.Itoa(i) + `}`), CreatedAt: now}
+					if cfg.CallerIDs {
+						j.ID = ids.id(i)
+					}
+					batch = append(batch, j)
 				}
 				if err := s.Jobs().EnqueueMany(gctx, batch); err != nil {
 					return fmt.Errorf("backlog: enqueue a batch of %d jobs: %w", len(batch), err)
@@ -36,7 +40,7 @@ func enqueueBacklog(ctx context.Context, s *stores.Store, cfg Config, queue stri
 		})
 	}
 feed:
-	for first := 0; first < cfg.Backlog; first += cfg.Batch {
+	for first := 0; first < cfg.Backlog; first += cfg.InsertBatch {
 		select {
 		case starts <- first:
 		case <-gctx.Done():

@@ -18,7 +18,7 @@ func TestBacklogStaysPendingInItsOwnQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cfg := Config{Scenario: "burndown", Jobs: 300, Workers: 3, Batch: 40, Backlog: 1234, Lean: true}
+	cfg := Config{Scenario: "burndown", Jobs: 300, Workers: 3, Batch: 40, Backlog: 1234, Lean: true}.withDefaults("inmemory", "")
 	var stderr bytes.Buffer
 	r, err := runBurndown(ctx, cli.Env{Stdout: &bytes.Buffer{}, Stderr: &stderr}, cfg, s)
 	if err != nil {

@@ -31,8 +31,10 @@ SQLite file in a temporary folder (the path is printed; removed at the end
 unless --keep).
 
 Scenarios:
-  burndown (default)  insert --jobs jobs with EnqueueMany in --batch batches
-      (timed on its own), then --workers workers loop: Dispatch a batch
+  burndown (default)  insert --jobs jobs with EnqueueMany in --insert-batch
+      batches (default --batch; timed on its own), their IDs left empty for
+      the store to generate, as most callers do (--caller-ids: the bench's
+      own, which a store must look up before it stores them), then --workers workers loop: Dispatch a batch
       with Start (straight to running on the worker, as a worker that takes
       its own work does), append one log line and one history row per job
       (one Logs().Append and one History().AppendMany per batch),
@@ -124,7 +126,13 @@ type Config struct {
 	Jobs     int
 	Workers  int
 	Batch    int
-	Lean     bool
+	// InsertBatch is the jobs of one EnqueueMany in a burn-down's insert
+	// phase and backlog (--insert-batch; 0 until withDefaults: Batch).
+	InsertBatch int
+	Lean        bool
+	// CallerIDs makes a burn-down give its jobs IDs of its own instead of
+	// leaving them to the store (--caller-ids).
+	CallerIDs bool
 	// MarkRunning makes a burn-down dispatch without Start and then call
 	// MarkRunningMany (--mark-running).
 	MarkRunning bool
@@ -171,8 +179,10 @@ type Result struct {
 	Jobs             int                  `json:"jobs"`
 	Workers          int                  `json:"workers"`
 	Batch            int                  `json:"batch"`
+	InsertBatch      int                  `json:"insert_batch,omitempty"`
 	Lean             bool                 `json:"lean"`
 	MarkRunning      bool                 `json:"mark_running,omitempty"`
+	CallerIDs        bool                 `json:"caller_ids,omitempty"`
 	Backlog          int                  `json:"backlog,omitempty"`
 	Seconds          float64              `json:"seconds"`
 	InsertSeconds    float64              `json:"insert_seconds"`
@@ -198,8 +208,10 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	jobs := fs.Int("jobs", 20000, "jobs to run (cluster: default 2000, spread over --duration)")
 	workers := fs.Int("workers", 0, "concurrent workers (default: the driver's, see Defaults)")
 	batch := fs.Int("batch", 0, "jobs per EnqueueMany, Dispatch, MarkRunningMany and CompleteMany (default: the driver's)")
+	insertBatch := fs.Int("insert-batch", 0, "burndown: jobs per EnqueueMany of the insert phase and the backlog (default: --batch)")
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of a table")
 	lean := fs.Bool("lean", false, "leave out the log line and history row per job")
+	callerIDs := fs.Bool("caller-ids", false, "burndown: enqueue jobs with IDs the bench makes, not IDs the store generates (a store must then look each one up)")
 	markRunning := fs.Bool("mark-running", false, "burndown: Dispatch without Start, then MarkRunningMany (one write per job more)")
 	backlog := fs.Int("backlog", 0, "burndown: first store this many pending jobs in another queue, untimed, and leave them (throughput as the table grows)")
 	duration := fs.Duration("duration", 10*time.Second, "how long the cluster scenario runs before draining")
@@ -214,10 +226,10 @@ func Run(ctx context.Context, env cli.Env, args []string) int {
 	if fs.NArg() > 0 {
 		return cli.Fail(env, "bench", cli.Usagef("unexpected argument %q (bench takes only flags)", fs.Arg(0)))
 	}
-	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, Lean: *lean, MarkRunning: *markRunning, Backlog: *backlog,
+	cfg := Config{Scenario: *scenario, Jobs: *jobs, Workers: *workers, Batch: *batch, InsertBatch: *insertBatch, Lean: *lean, CallerIDs: *callerIDs, MarkRunning: *markRunning, Backlog: *backlog,
 		Duration: *duration, Lease: *lease, DeadAfter: *deadAfter, Progress: !*jsonOut && env.Terminal()}
-	if fs.Set("workers") && cfg.Workers == 0 || fs.Set("batch") && cfg.Batch == 0 {
-		return cli.Fail(env, "bench", cli.Usagef("--workers and --batch must be at least 1"))
+	if fs.Set("workers") && cfg.Workers == 0 || fs.Set("batch") && cfg.Batch == 0 || fs.Set("insert-batch") && cfg.InsertBatch == 0 {
+		return cli.Fail(env, "bench", cli.Usagef("--workers, --batch and --insert-batch must be at least 1"))
 	}
 	if cfg.Scenario == "cluster" && !fs.Set("jobs") {
 		cfg.Jobs = 2000
@@ -315,12 +327,18 @@ func (c Config) validate() error {
 		return cli.Usagef("--backlog must be 0 or more, got %d", c.Backlog)
 	case c.Backlog > 0 && c.Scenario != "burndown":
 		return cli.Usagef("--backlog applies to the burndown scenario only")
+	case c.CallerIDs && c.Scenario != "burndown":
+		return cli.Usagef("--caller-ids applies to the burndown scenario only (cluster jobs always carry the bench's IDs)")
 	case c.MarkRunning && c.Scenario != "burndown":
 		return cli.Usagef("--mark-running applies to the burndown scenario only (cluster workers always mark their jobs running)")
 	case c.Workers < 0 || c.Workers > 1000:
 		return cli.Usagef("--workers must be between 1 and 1000, got %d", c.Workers)
 	case c.Batch < 0 || c.Batch > stores.MaxBatch:
 		return cli.Usagef("--batch must be between 1 and %d, got %d", stores.MaxBatch, c.Batch)
+	case c.InsertBatch < 0 || c.InsertBatch > stores.MaxBatch:
+		return cli.Usagef("--insert-batch must be between 1 and %d, got %d", stores.MaxBatch, c.InsertBatch)
+	case c.InsertBatch > 0 && c.Scenario != "burndown":
+		return cli.Usagef("--insert-batch applies to the burndown scenario only")
 	case c.Duration < time.Second:
 		return cli.Usagef("--duration must be at least 1s, got %s", c.Duration)
 	case c.Lease < 500*time.Millisecond:
@@ -404,7 +422,11 @@ func runTarget(ctx context.Context, env cli.Env, cfg Config, t Target, keep, qui
 	}
 	cfg = cfg.withDefaults(t.Driver, dsn)
 	if !quiet {
-		fmt.Fprintf(env.Stderr, "bench: %s: %d workers, batch %d\n", t.Driver, cfg.Workers, cfg.Batch)
+		fmt.Fprintf(env.Stderr, "bench: %s: %d workers, batch %d", t.Driver, cfg.Workers, cfg.Batch)
+		if cfg.InsertBatch != cfg.Batch && cfg.InsertBatch > 0 {
+			fmt.Fprintf(env.Stderr, ", insert batch %d", cfg.InsertBatch)
+		}
+		fmt.Fprintln(env.Stderr)
 	}
 	var r *Result
 	switch cfg.Scenario {
@@ -418,7 +440,11 @@ func runTarget(ctx context.Context, env cli.Env, cfg Config, t Target, keep, qui
 	}
 	r.Driver, r.DSN = t.Driver, stores.RedactDSN(dsn)
 	r.Workers, r.Batch, r.Lean = cfg.Workers, cfg.Batch, cfg.Lean
+	if cfg.Scenario == "burndown" {
+		r.InsertBatch = cfg.InsertBatch
+	}
 	r.MarkRunning = cfg.MarkRunning && cfg.Scenario == "burndown"
+	r.CallerIDs = cfg.CallerIDs && cfg.Scenario == "burndown"
 	r.OK = r.Error == ""
 	for _, inv := range r.Invariants {
 		r.OK = r.OK && inv.OK
@@ -453,6 +479,9 @@ func (c Config) withDefaults(driver, dsn string) Config {
 	}
 	if c.Batch == 0 {
 		c.Batch = batch
+	}
+	if c.InsertBatch == 0 && c.Scenario == "burndown" {
+		c.InsertBatch = c.Batch
 	}
 	return c
 }

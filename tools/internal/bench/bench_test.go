@@ -59,6 +59,41 @@ func TestBurndownInmemoryJSON(t *testing.T) {
 	}
 }
 
+// --insert-batch sizes the insert phase's EnqueueMany calls alone, and
+// --caller-ids numbers the jobs in the bench: the invariants hold either way.
+func TestBurndownInsertBatchAndCallerIDs(t *testing.T) {
+	code, out, stderr := run(t, "--driver", "inmemory", "--jobs", "500", "--batch", "50", "--insert-batch", "70", "--caller-ids", "--json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK || !r.CallerIDs || r.Batch != 50 || r.InsertBatch != 70 {
+		t.Fatalf("unexpected result: %+v", r)
+	}
+	if n := r.Ops[opEnqueueBatch].Count; n != 8 {
+		t.Errorf("%d EnqueueMany calls, want 8 (500 jobs, 70 a batch)", n)
+	}
+	if n := r.Ops[opCompleteBatch].Count; n < 10 {
+		t.Errorf("%d CompleteMany calls: the work phase's batches are --batch's 50", n)
+	}
+	for _, c := range []struct {
+		flag string
+		args []string
+	}{
+		{"--insert-batch", []string{"--insert-batch", "0"}},
+		{"--insert-batch", []string{"--insert-batch", "10001"}},
+		{"--insert-batch", []string{"--scenario", "cluster", "--insert-batch", "10"}},
+		{"--caller-ids", []string{"--scenario", "cluster", "--caller-ids"}},
+	} {
+		if code, _, stderr := run(t, c.args...); code != cli.ExitUsage || !strings.Contains(stderr, c.flag) {
+			t.Errorf("%v: exit %d, %s", c.args, code, stderr)
+		}
+	}
+}
+
 func TestBurndownLeanSkipsLogAndHistory(t *testing.T) {
 	code, out, stderr := run(t, "--driver", "inmemory", "--jobs", "200", "--lean", "--json")
 	if code != cli.ExitOK {

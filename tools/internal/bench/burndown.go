@@ -30,16 +30,17 @@ func runBurndown(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) 
 
 	// Build every job up front so the insert phase times only the store.
 	ids := newJobIDs(id, cfg.Jobs)
-	expected := newJobSet(ids)
 	jobs := make([]*stores.Job, cfg.Jobs)
 	now := time.Now()
 	for i := range jobs {
-		jobs[i] = &stores.Job{ID: ids.id(i), Type: "bench.burndown", Queue: queue,
+		jobs[i] = &stores.Job{Type: "bench.burndown", Queue: queue,
 			Args: []byte(`{"n":` + strconv.Itoa(i) + `}`), CreatedAt: now}
-		expected.add(jobs[i].ID)
+		if cfg.CallerIDs {
+			jobs[i].ID = ids.id(i)
+		}
 	}
 
-	// Insert phase: batches of cfg.Batch, cfg.Workers inserters at once.
+	// Insert phase: batches of cfg.InsertBatch, cfg.Workers inserters at once.
 	batches := make(chan []*stores.Job, cfg.Workers)
 	bar := newProgress(env.Stderr, cfg.Progress, cfg.Jobs, "enqueue")
 	start := time.Now()
@@ -58,9 +59,9 @@ func runBurndown(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) 
 		})
 	}
 feed:
-	for i := 0; i < len(jobs); i += cfg.Batch {
+	for i := 0; i < len(jobs); i += cfg.InsertBatch {
 		select {
-		case batches <- jobs[i:min(i+cfg.Batch, len(jobs))]:
+		case batches <- jobs[i:min(i+cfg.InsertBatch, len(jobs))]:
 		case <-gctx.Done():
 			break feed
 		}
@@ -71,6 +72,15 @@ feed:
 	bar.finish()
 	if err != nil {
 		return nil, err
+	}
+
+	// The IDs the store generated, numbered (untimed).
+	if !cfg.CallerIDs {
+		ids = assignedJobIDs(jobs)
+	}
+	expected := newJobSet(ids)
+	for _, j := range jobs {
+		expected.add(j.ID)
 	}
 
 	// Work phase: each worker dispatches a batch and runs it to completion.

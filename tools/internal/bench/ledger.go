@@ -18,9 +18,26 @@ import (
 // first 48 bits), so an id maps back to its sequence number and per-job
 // state lives in slices indexed by it. Other ids (the jobs schedules fire,
 // or anything a broken store invents) map to nothing.
+//
+// A burn-down lets the store generate its jobs' IDs (unless --caller-ids),
+// as most callers do; they are numbered afterwards (assignedJobIDs).
 type jobIDs struct {
 	prefix string
 	n      int
+	// assigned, when set, are the IDs a store generated, by seq, and index
+	// maps them back.
+	assigned []string
+	index    map[string]int32
+}
+
+// assignedJobIDs numbers the IDs a store gave jobs, in their order.
+func assignedJobIDs(jobs []*stores.Job) jobIDs {
+	p := jobIDs{n: len(jobs), assigned: make([]string, len(jobs)), index: make(map[string]int32, len(jobs))}
+	for i, j := range jobs {
+		p.assigned[i] = j.ID
+		p.index[j.ID] = int32(i)
+	}
+	return p
 }
 
 // newJobIDs numbers n jobs of the run run, a 12-digit hex run id (runID).
@@ -29,12 +46,19 @@ func newJobIDs(run string, n int) jobIDs {
 }
 
 func (p jobIDs) id(seq int) string {
+	if p.assigned != nil {
+		return p.assigned[seq]
+	}
 	return p.prefix + fmt.Sprintf("%012x", seq)
 }
 
 // seq returns the sequence number of id, false when id is not one of the
 // run's numbered jobs.
 func (p jobIDs) seq(id string) (int, bool) {
+	if p.index != nil {
+		seq, ok := p.index[id]
+		return int(seq), ok
+	}
 	if len(id) != 36 || !strings.HasPrefix(id, p.prefix) {
 		return 0, false
 	}

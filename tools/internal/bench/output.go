@@ -31,12 +31,20 @@ func printTable(w io.Writer, rs []*Result) {
 		if r.MarkRunning {
 			notes = append(notes, "mark running")
 		}
+		if r.CallerIDs {
+			notes = append(notes, "caller ids")
+		}
 		if len(notes) == 0 {
 			return r.Scenario
 		}
 		return r.Scenario + " (" + strings.Join(notes, ", ") + ")"
 	})
-	row("jobs / workers / batch", func(r *Result) string { return fmt.Sprintf("%d / %d / %d", r.Jobs, r.Workers, r.Batch) })
+	row("jobs / workers / batch", func(r *Result) string {
+		if r.InsertBatch > 0 && r.InsertBatch != r.Batch {
+			return fmt.Sprintf("%d / %d / %d (insert %d)", r.Jobs, r.Workers, r.Batch, r.InsertBatch)
+		}
+		return fmt.Sprintf("%d / %d / %d", r.Jobs, r.Workers, r.Batch)
+	})
 	if slices.ContainsFunc(rs, func(r *Result) bool { return r.Backlog > 0 }) {
 		row("backlog (pending, other queue)", func(r *Result) string { return strconv.Itoa(r.Backlog) })
 	}
