@@ -36,10 +36,13 @@ func TestMedian(t *testing.T) {
 
 func TestShapeSet(t *testing.T) {
 	var s shape
-	if err := s.Set("16x500"); err != nil || s != (shape{16, 500}) {
+	if err := s.Set("16x500"); err != nil || s != (shape{16, 500, 0}) || s.insert() != 500 || s.String() != "16x500" {
 		t.Fatalf("Set(16x500) = %v, %v", s, err)
 	}
-	for _, bad := range []string{"", "16", "x500", "0x10", "1001x1", "1x0", "1x10001", "ax1"} {
+	if err := s.Set("4x500:5000"); err != nil || s != (shape{4, 500, 5000}) || s.insert() != 5000 || s.String() != "4x500:5000" {
+		t.Fatalf("Set(4x500:5000) = %v, %v", s, err)
+	}
+	for _, bad := range []string{"", "16", "x500", "0x10", "1001x1", "1x0", "1x10001", "ax1", "1x1:", "1x1:0", "1x1:10001", ":5", "1x1:a"} {
 		if err := s.Set(bad); err == nil {
 			t.Errorf("Set(%q) accepted", bad)
 		}
@@ -163,7 +166,7 @@ func TestRunOursParsesBench(t *testing.T) {
 	dir := t.TempDir()
 	fake := func(json string, code int) string {
 		p := filepath.Join(dir, "store")
-		script := "#!/bin/sh\ncat <<'EOF'\n" + json + "\nEOF\nexit " + strconv.Itoa(code) + "\n"
+		script := "#!/bin/sh\necho \"$@\" > " + filepath.Join(dir, "args") + "\ncat <<'EOF'\n" + json + "\nEOF\nexit " + strconv.Itoa(code) + "\n"
 		if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -171,16 +174,19 @@ func TestRunOursParsesBench(t *testing.T) {
 	}
 	cfg := &config{Jobs: 10}
 	cfg.StoreBin = fake(`{"insert_seconds":0.5,"work_seconds":2,"insert_jobs_per_sec":20,"work_jobs_per_sec":5,"invariants":{"terminal_once":{"ok":true}},"ok":true}`, 0)
-	p, err := runOurs(context.Background(), cfg, "inmemory", "", shape{1, 1}, true)
+	p, err := runOurs(context.Background(), cfg, "inmemory", "", shape{2, 3, 7}, true)
 	if err != nil || p.insert != 500*time.Millisecond || p.work != 2*time.Second {
 		t.Fatalf("runOurs = %+v, %v; want 0.5s insert, 2s work", p, err)
 	}
+	if args, err := os.ReadFile(filepath.Join(dir, "args")); err != nil || !strings.Contains(string(args), "--workers 2 --batch 3 --insert-batch 7") {
+		t.Errorf("bench ran with %q (%v), want the shape's three numbers", args, err)
+	}
 	cfg.StoreBin = fake(`{"insert_seconds":0.5,"work_seconds":2,"invariants":{"terminal_once":{"ok":false,"message":"3 jobs lost"}},"ok":false}`, 1)
-	if _, err := runOurs(context.Background(), cfg, "inmemory", "", shape{1, 1}, true); err == nil || !strings.Contains(err.Error(), "3 jobs lost") {
+	if _, err := runOurs(context.Background(), cfg, "inmemory", "", shape{1, 1, 0}, true); err == nil || !strings.Contains(err.Error(), "3 jobs lost") {
 		t.Errorf("a violated invariant: err = %v, want it named", err)
 	}
 	cfg.StoreBin = fake(`not json`, 1)
-	if _, err := runOurs(context.Background(), cfg, "inmemory", "", shape{1, 1}, true); err == nil {
+	if _, err := runOurs(context.Background(), cfg, "inmemory", "", shape{1, 1, 0}, true); err == nil {
 		t.Error("unreadable output accepted")
 	}
 }

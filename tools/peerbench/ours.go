@@ -16,23 +16,49 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// shape is the --workers and --batch of one of our bench runs.
+// shape is the --workers, --batch and --insert-batch of one of our bench
+// runs.
 type shape struct {
 	Workers int `json:"workers"`
 	Batch   int `json:"batch"`
+	// Insert is the jobs of one EnqueueMany in the insert phase: Batch
+	// when 0.
+	Insert int `json:"insert_batch,omitempty"`
 }
 
-func (s shape) String() string { return fmt.Sprintf("%dx%d", s.Workers, s.Batch) }
+func (s shape) insert() int {
+	if s.Insert == 0 {
+		return s.Batch
+	}
+	return s.Insert
+}
 
-// Set parses WORKERSxBATCH, e.g. 8x1000 (a flag.Value).
+func (s shape) String() string {
+	if s.Insert != 0 {
+		return fmt.Sprintf("%dx%d:%d", s.Workers, s.Batch, s.Insert)
+	}
+	return fmt.Sprintf("%dx%d", s.Workers, s.Batch)
+}
+
+// Set parses WORKERSxBATCH[:INSERT], e.g. 8x1000 or 4x500:5000 (a
+// flag.Value).
 func (s *shape) Set(v string) error {
-	w, b, ok := strings.Cut(v, "x")
+	fail := fmt.Errorf("want WORKERSxBATCH[:INSERT] with 1..1000 workers and batches of 1..%d, got %q", stores.MaxBatch, v)
+	wb, in, hasInsert := strings.Cut(v, ":")
+	w, b, ok := strings.Cut(wb, "x")
 	wi, err1 := strconv.Atoi(w)
 	bi, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || wi < 1 || wi > 1000 || bi < 1 || bi > stores.MaxBatch {
-		return fmt.Errorf("want WORKERSxBATCH with 1..1000 workers and a batch of 1..%d, got %q", stores.MaxBatch, v)
+	ii := 0
+	if hasInsert {
+		var err error
+		if ii, err = strconv.Atoi(in); err != nil || ii < 1 || ii > stores.MaxBatch {
+			return fail
+		}
 	}
-	s.Workers, s.Batch = wi, bi
+	if !ok || err1 != nil || err2 != nil || wi < 1 || wi > 1000 || bi < 1 || bi > stores.MaxBatch {
+		return fail
+	}
+	s.Workers, s.Batch, s.Insert = wi, bi, ii
 	return nil
 }
 
@@ -101,7 +127,7 @@ func buildStore(ctx context.Context, dir, ref string) (string, error) {
 func runOurs(ctx context.Context, cfg *config, driver, dsn string, sh shape, lean bool) (phases, error) {
 	var p phases
 	args := []string{"bench", "--json", "--driver", driver, "--jobs", strconv.Itoa(cfg.Jobs),
-		"--workers", strconv.Itoa(sh.Workers), "--batch", strconv.Itoa(sh.Batch)}
+		"--workers", strconv.Itoa(sh.Workers), "--batch", strconv.Itoa(sh.Batch), "--insert-batch", strconv.Itoa(sh.insert())}
 	if dsn != "" {
 		args = append(args, "--dsn", dsn)
 	}
