@@ -73,7 +73,8 @@ func TestHelperProcess(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				jobs, err := st.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 7, Now: time.Now(),
+				start := time.Now()
+				jobs, err := st.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: 7, Now: start,
 					WorkerID: fmt.Sprintf("pid%d-g%d", os.Getpid(), g)})
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "dispatch:", err)
@@ -88,10 +89,17 @@ func TestHelperProcess(t *testing.T) {
 				}
 				mu.Unlock()
 				// A worker does something with its jobs before asking
-				// again. SQLite's lock is not fair: a process that asks
-				// back to back can hold it while the other backs off in
-				// the busy handler, so the SQLite test pauses longer.
-				time.Sleep(pause)
+				// again. SQLite's lock is not fair: the other process
+				// backs off in its busy handler (up to 100ms between
+				// tries) and finds the lock free only if this one leaves
+				// it free most of the time. A fixed pause did not: under
+				// -race on a loaded CI machine a Dispatch took ~35ms, and
+				// four goroutines sharing one write connection kept the
+				// lock held all the time. So each goroutine also rests 8
+				// times as long as its Dispatch took (waiting for the
+				// connection included), which keeps one process under
+				// half of the lock time however slow the machine is.
+				time.Sleep(pause + 8*time.Since(start))
 			}
 		}()
 	}
@@ -220,7 +228,9 @@ func TestJ4_TwoProcessesDispatchSQLiteFile(t *testing.T) {
 	// not how long a starved process waits, so it may wait a minute.
 	// With a pause of 3ms one process took every job in three rounds in a
 	// row (CI, 2026-12-06): between two of its dispatches the lock was free
-	// for less than the other's busy-handler backoff.
+	// for less than the other's busy-handler backoff. With 20ms it happened
+	// again under -race (CI, 2026-12-07), so the helpers now also rest in
+	// proportion to how long a Dispatch took.
 	checkTwoProcessesDispatch(t, "sqlite://"+filepath.Join(t.TempDir(), "shared.db")+"?busy_timeout=60000", 20*time.Millisecond)
 }
 
