@@ -136,7 +136,7 @@ func (b *Backend) execHeld(ctx context.Context, pipe goredis.Pipeliner, check *g
 // commands whole, the SADD's queues.
 type plainArgs struct{ ids, hset, live, ready, queues []any }
 
-// newPlainArgs encodes jobs for enqueuePlain and enqueueFresh.
+// newPlainArgs encodes jobs for enqueuePlain and EnqueueFresh.
 func newPlainArgs(jobs []*stores.Job, jobsKey, bystatus, readyq string) plainArgs {
 	n := len(jobs)
 	a := plainArgs{ids: make([]any, n), hset: make([]any, 2, 2+2*n),

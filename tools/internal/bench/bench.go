@@ -34,10 +34,11 @@ Scenarios:
   burndown (default)  insert --jobs jobs with EnqueueMany in --insert-batch
       batches (default --batch; timed on its own), their IDs left empty for
       the store to generate, as most callers do (--caller-ids: the bench's
-      own, which a store must look up before it stores them), then --workers workers loop: Dispatch a batch
-      with Start (straight to running on the worker, as a worker that takes
-      its own work does), append one log line and one history row per job
-      (one Logs().Append and one History().AppendMany per batch),
+      own, which a store must look up before it stores them), then
+      --workers workers loop: Dispatch a batch with Start (straight to
+      running on the worker, as a worker that takes its own work does),
+      append one log line and one history row per job (one Logs().Append
+      and one History().AppendMany per batch),
       CompleteMany the batch, until every job is done. --lean keeps the job
       lifecycle (running, then completed) and leaves out the log line and
       history row: the state machine alone, without the records a real
