@@ -2,6 +2,7 @@ package redis
 
 import (
 	"net/url"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -10,14 +11,25 @@ import (
 
 var quoteEscape = regexp.MustCompile(`\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|[abfnrtv\\"])`)
 
+// ownText is dsn.go's source: its labels, defaults and messages. A secret
+// found in it ("word" in "password=xxxxx", "6379", "port") may have come
+// from our own text, so the oracle cannot tell a leak from it.
+var ownText = func() string {
+	b, err := os.ReadFile("dsn.go")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
+
 // leaksSecret reports whether text shows secret (raw or URL-unescaped)
 // although the DSN holds it only once, as the password.
 func leaksSecret(text, dsn, secret string) bool {
-	if len(secret) < 4 || strings.Index(dsn, secret) != strings.LastIndex(dsn, secret) || strings.Contains("xxxxx", secret) {
+	if len(secret) < 4 || strings.Index(dsn, secret) != strings.LastIndex(dsn, secret) || strings.Contains(ownText, secret) {
 		return false
 	}
 	forms := []string{secret}
-	if u, err := url.PathUnescape(secret); err == nil && len(u) >= 4 && u != secret && !strings.Contains(strings.Replace(dsn, secret, "", 1), u) {
+	if u, err := url.PathUnescape(secret); err == nil && len(u) >= 4 && u != secret && !strings.Contains(strings.Replace(dsn, secret, "", 1), u) && !strings.Contains(ownText, u) {
 		forms = append(forms, u)
 	}
 	// The list of accepted forms is fixed text, and %q escapes such as \x00
@@ -51,6 +63,7 @@ func FuzzParseDSN(f *testing.F) {
 		f.Add("redis://", "user:"+pw+"@", "host:6379/0?sentinel_password="+pw)
 		f.Add("redis+sentinel://", pw+"@", "s1:99999/m") // a bad port: the error quotes the DSN
 	}
+	f.Add("redis+sentinel://", "word@", "0/0") // "word" is in our own "password=xxxxx"
 	f.Fuzz(func(t *testing.T, head, info, tail string) {
 		dsn := head + info + tail
 		cfg, err := ParseDSN(dsn)
