@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,13 +55,20 @@ func OpenConfig(ctx context.Context, cfg Config) (*Backend, error) {
 		// the write lock instead of polling it in SQLite's busy handler
 		// (which sleeps up to 100ms between tries); reads use their own
 		// pool and run concurrently in WAL mode.
+		// The writer checkpoints the log itself only when the
+		// checkpointer falls far behind (checkpoint.go).
+		wcfg := cfg
+		wcfg.SQLDSN += "&_pragma=wal_autocheckpoint(" + strconv.Itoa(writerCheckpointPages) + ")"
 		rdb = db
-		if db, err = openPool(ctx, cfg, 1); err != nil {
+		if db, err = openPool(ctx, wcfg, 1); err != nil {
 			rdb.Close()
 			return nil, err
 		}
 	}
 	b := newBackend(cfg, db, rdb, migrations)
+	if rdb != db {
+		b.ckpt = startCheckpointer(rdb)
+	}
 	if cfg.Migrate {
 		if _, err := b.Migrate(ctx); err != nil {
 			b.Close()
@@ -132,6 +140,9 @@ type Backend struct {
 	// stmts holds the statements prepared on db (see prepared), by SQL.
 	stmtsMu sync.Mutex
 	stmts   map[string]*sql.Stmt
+	// ckpt checkpoints a SQLite file's log off the writer's path; nil
+	// otherwise.
+	ckpt *checkpointer
 	// copySlots holds a token for each COPY under way (PostgreSQL), at
 	// most maxConcurrentCopies.
 	copySlots chan struct{}
@@ -211,6 +222,7 @@ func (b *Backend) Ping(ctx context.Context) error { return b.wrap(ctx, b.db.Ping
 // Close closes the connection pool; an in-memory SQLite database is gone
 // after it.
 func (b *Backend) Close() error {
+	b.ckpt.close()
 	b.stmtsMu.Lock()
 	for _, st := range b.stmts {
 		_ = st.Close()
@@ -269,7 +281,16 @@ func (b *Backend) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return b.wrap(ctx, err)
 	}
-	return b.wrap(ctx, tx.Commit())
+	return b.commit(ctx, tx)
+}
+
+// commit commits tx and tells the checkpointer.
+func (b *Backend) commit(ctx context.Context, tx *sql.Tx) error {
+	if err := tx.Commit(); err != nil {
+		return b.wrap(ctx, err)
+	}
+	b.ckpt.wrote()
+	return nil
 }
 
 // wrap maps driver errors to the stores sentinels: unique violations to

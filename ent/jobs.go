@@ -497,7 +497,7 @@ func (b *backend) changedAll(ctx context.Context, query string, want int, args [
 		_ = tx.Rollback()
 		return false, err
 	}
-	return true, b.wrap(ctx, tx.Commit())
+	return true, b.commit(ctx, tx)
 }
 
 // refArgs binds refs as the trailing parameters of a set-based transition:
