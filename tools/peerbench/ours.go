@@ -192,7 +192,9 @@ func runRedis(lean bool) runFunc {
 
 // deleteRedisPrefix removes every key of the store with this prefix: the
 // driver's keys are {P}:*, {P:w}:* and {P:n}:*, all matched by "{P*" since
-// P ends in a random suffix no other prefix shares.
+// P ends in a random suffix no other prefix shares. DEL, not UNLINK: the
+// server frees the keys before the next workload starts, not in a
+// background thread beside it.
 func deleteRedisPrefix(cfg *config, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -202,7 +204,7 @@ func deleteRedisPrefix(cfg *config, prefix string) {
 	var batch []string
 	flush := func() {
 		if len(batch) > 0 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+			if err := rdb.Del(ctx, batch...).Err(); err != nil {
 				fmt.Fprintf(os.Stderr, "peerbench: warning: delete redis keys {%s*: %v\n", prefix, err)
 			}
 			batch = batch[:0]
