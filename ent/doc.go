@@ -29,6 +29,11 @@
 // without RETURNING and is kept when every ref moved); every conditional
 // transition is one statement checked by rows affected.
 //
+// On a SQLite file every write goes through one connection (SQLite has one
+// writer) and the write-ahead log is copied back into the database by
+// PASSIVE checkpoints from the read pool after commits, not by the writer
+// (checkpoint.go); the writer checkpoints only a log of 10,000 pages.
+//
 // Operating PostgreSQL: the jobs table is a queue, and every job is updated
 // at least three times (dispatched, running, terminal), each a new row
 // version. Keep autovacuum on (the server default): with it off, dead row
