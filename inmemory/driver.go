@@ -66,10 +66,15 @@ func New() *Backend {
 
 // db is the whole state of one backend, guarded by mu: calls that change
 // anything (Pending too: it moves the dispatch watermark) hold it
-// exclusively, calls that only read share it.
+// exclusively, calls that only read share it. The log and history tables
+// are guarded by recMu instead: appending a job's log lines or attempts
+// needs nothing of the other tables, so it does not wait behind Dispatch
+// and CompleteMany, nor they behind it. Lock order: mu, then recMu (a job
+// Purge removes the job's records; Close takes both).
 type db struct {
 	mu     sync.RWMutex
-	closed bool
+	recMu  sync.RWMutex
+	closed bool // set with both locks held: read under either
 	// reserve is the log and history tables' spare memory; set in New and
 	// never changed, it is read without mu.
 	reserve *reserve
@@ -87,27 +92,32 @@ type db struct {
 // lock is the gate of every call: a done context fails before waiting for
 // the lock (E2), a closed backend after it. On success the caller holds mu
 // and must unlock it.
-func (d *db) lock(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return stores.ErrClosed
-	}
-	return nil
-}
+func (d *db) lock(ctx context.Context) error { return d.gate(ctx, &d.mu, false) }
 
 // rlock is lock for calls that only read: they share the lock with each
 // other. The caller must RUnlock.
-func (d *db) rlock(ctx context.Context) error {
+func (d *db) rlock(ctx context.Context) error { return d.gate(ctx, &d.mu, true) }
+
+// lockRecords and rlockRecords are lock and rlock of the log and history
+// tables, on recMu.
+func (d *db) lockRecords(ctx context.Context) error  { return d.gate(ctx, &d.recMu, false) }
+func (d *db) rlockRecords(ctx context.Context) error { return d.gate(ctx, &d.recMu, true) }
+
+func (d *db) gate(ctx context.Context, mu *sync.RWMutex, read bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d.mu.RLock()
+	if read {
+		mu.RLock()
+	} else {
+		mu.Lock()
+	}
 	if d.closed {
-		d.mu.RUnlock()
+		if read {
+			mu.RUnlock()
+		} else {
+			mu.Unlock()
+		}
 		return stores.ErrClosed
 	}
 	return nil
@@ -161,6 +171,8 @@ func (b *Backend) Close() error {
 	d := b.db
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.recMu.Lock()
+	defer d.recMu.Unlock()
 	if !d.closed {
 		d.closed = true
 		d.jobs, d.history, d.logs, d.deadLetters = nil, nil, nil, nil

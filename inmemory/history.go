@@ -81,10 +81,10 @@ func historyJobID(h *stores.JobHistory) string { return h.JobID }
 
 // ListByJob implements stores.HistoryStore.
 func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.JobHistory, error) {
-	if err := s.db.rlock(ctx); err != nil {
+	if err := s.db.rlockRecords(ctx); err != nil {
 		return nil, err
 	}
-	defer s.db.mu.RUnlock()
+	defer s.db.recMu.RUnlock()
 	t := s.db.history
 	var slots []uint32
 	if js := t.byJob.lookup(jobID); js != 0 {
@@ -107,9 +107,9 @@ func (s historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.Jo
 // Purge implements stores.HistoryStore: rows still in progress (no
 // CompletedAt) stay.
 func (s historyStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.lockRecords(ctx); err != nil {
 		return 0, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.recMu.Unlock()
 	return s.db.history.purge(before, limit), nil
 }

@@ -631,6 +631,8 @@ func (s jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, 
 		old = append(old, j)
 		return len(old) < limit
 	})
+	s.db.recMu.Lock() // after mu (lock order)
+	defer s.db.recMu.Unlock()
 	for _, j := range old {
 		t.remove(j)
 		s.db.history.removeJob(j.ID)

@@ -715,7 +715,9 @@ func TestJobIndexesUnderRandomOperations(t *testing.T) {
 			}
 		}
 		b.db.mu.Lock()
+		b.db.recMu.Lock()
 		err := errors.Join(b.db.jobs.verify(), verifyLogs(b.db.logs), verifyHistory(b.db.history), b.db.deadLetters.verify())
+		b.db.recMu.Unlock()
 		b.db.mu.Unlock()
 		if err != nil {
 			t.Fatalf("step %d: %v", step, err)

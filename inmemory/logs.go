@@ -64,10 +64,10 @@ func (s logStore) List(ctx context.Context, jobID, cursor string, limit int) (st
 		}
 		after, hint = n, uint32(h)
 	}
-	if err := s.db.rlock(ctx); err != nil {
+	if err := s.db.rlockRecords(ctx); err != nil {
 		return stores.LogPage{}, err
 	}
-	defer s.db.mu.RUnlock()
+	defer s.db.recMu.RUnlock()
 	t := s.db.logs
 	js := t.byJob.lookup(jobID)
 	if js == 0 {
@@ -104,9 +104,9 @@ func (s logStore) List(ctx context.Context, jobID, cursor string, limit int) (st
 
 // Purge implements stores.LogStore: the oldest entries by Timestamp first.
 func (s logStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.lockRecords(ctx); err != nil {
 		return 0, err
 	}
-	defer s.db.mu.Unlock()
+	defer s.db.recMu.Unlock()
 	return s.db.logs.purge(before, limit), nil
 }

@@ -162,10 +162,10 @@ func TestLogTextArenaCompactsAndKeepsText(t *testing.T) {
 	for cut := n / 10; cut <= n*9/10; cut += n / 10 {
 		_, err := s.Logs().Purge(ctx, at(time.Duration(cut)*time.Second), 10000)
 		must(t, err)
-		b.db.mu.Lock()
+		b.db.recMu.Lock()
 		err = verifyLogs(b.db.logs)
 		arena := b.db.logs.text
-		b.db.mu.Unlock()
+		b.db.recMu.Unlock()
 		must(t, err)
 		if arena.held > 2*arena.total+4*textArenaChunk+textArenaChunk {
 			t.Fatalf("after purging to %ds the arena holds %d bytes for %d live", cut, arena.held, arena.total)
@@ -308,8 +308,8 @@ func TestL1_TablesGrowFromSpares(t *testing.T) {
 			t.Errorf("no spare %s after 12,000 records", name)
 		}
 	}
-	b.db.mu.Lock()
-	defer b.db.mu.Unlock()
+	b.db.recMu.Lock()
+	defer b.db.recMu.Unlock()
 	must(t, errors.Join(verifyLogs(b.db.logs), verifyHistory(b.db.history)))
 	if n := b.db.logs.rows.live(); n != 12000 {
 		t.Fatalf("%d log lines stored", n)
@@ -331,8 +331,8 @@ func TestL1_LongBatchTextAndRollBack(t *testing.T) {
 	}
 	check := func(when string) {
 		t.Helper()
-		b.db.mu.Lock()
-		defer b.db.mu.Unlock()
+		b.db.recMu.Lock()
+		defer b.db.recMu.Unlock()
 		if err := verifyLogs(b.db.logs); err != nil {
 			t.Fatalf("%s: %v", when, err)
 		}

@@ -132,10 +132,10 @@ func appendRecords[T any, R any, P recordPtr[R]](ctx context.Context, d *db, sta
 	stageRecords(st, batch, id, jobID, fill)
 	d.reserve.refill()
 	defer d.reserve.refill()
-	if err := d.lock(ctx); err != nil {
+	if err := d.lockRecords(ctx); err != nil {
 		return err
 	}
-	defer d.mu.Unlock()
+	defer d.recMu.Unlock()
 	return appendStaged(table(d), st, batch, id, jobID, place)
 }
 
