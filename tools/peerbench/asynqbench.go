@@ -42,6 +42,10 @@ func runAsynq(ctx context.Context, cfg *config) (phases, error) {
 		return p, err
 	}
 	defer flush() //nolint:errcheck // best effort; the next run flushes first anyway
+	// After the flush: a synchronous FLUSHDB purges the allocator.
+	if err := prepareRedis(ctx, cfg); err != nil {
+		return p, err
+	}
 
 	opt := asynq.RedisClientOpt{Addr: cfg.Redis, DB: cfg.AsynqDB}
 	client := asynq.NewClient(opt)

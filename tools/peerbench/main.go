@@ -55,7 +55,10 @@ Every PostgreSQL run (River and ours) creates its own database
 peerbench_<random> next to --pg and drops it afterwards. asynq runs in Redis
 DB --asynq-db, which is FLUSHED before and after each run (asynq's key names
 are fixed); ours runs in DB --redis-db under a random ?prefix= whose keys
-are deleted afterwards.
+are deleted afterwards. Every Redis workload starts on the same server
+memory, --redis-memory: warm (about 1 KB a job of strings written to DB
+--redis-db and deleted first, so the allocator holds free memory as in a
+server in service) or cold (MEMORY PURGE first: every page faulted in anew).
 
 Our workloads run 'orchestrix-store bench --json', built once into a
 temporary folder from the workspace's working tree, or from a git revision
@@ -77,6 +80,7 @@ type config struct {
 	RedisDB        int
 	AsynqDB        int
 	AsynqEnqueuers int
+	RedisMemory    string // redisWarm or redisCold, see redismemory.go
 	Only           string
 	JSON           string
 	StoreBin       string
@@ -191,6 +195,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Redis, "redis", "127.0.0.1:6379", "Redis address host:port")
 	fs.IntVar(&cfg.RedisDB, "redis-db", 13, "Redis DB number of our redis runs (keys under a random prefix, deleted afterwards)")
 	fs.IntVar(&cfg.AsynqDB, "asynq-db", 14, "Redis DB number of the asynq runs: FLUSHED before and after each run")
+	fs.StringVar(&cfg.RedisMemory, "redis-memory", redisWarm, "the Redis server's memory at the start of each Redis workload, asynq's and ours: warm (about 1 KB a job written and deleted first) or cold (MEMORY PURGE first)")
 	fs.IntVar(&cfg.AsynqEnqueuers, "asynq-enqueuers", 20, "goroutines calling asynq Client.Enqueue at once (asynq's default pool is 10 per CPU)")
 	fs.StringVar(&cfg.Only, "only", "", "comma-separated workloads or backends to run (default: all)")
 	fs.StringVar(&cfg.JSON, "json", "", "also write the results as JSON to this file")
@@ -284,6 +289,8 @@ func (c *config) validate(fs *flag.FlagSet) error {
 		return fmt.Errorf("--redis-db and --asynq-db must not be negative")
 	case c.RedisDB == c.AsynqDB:
 		return fmt.Errorf("--redis-db and --asynq-db must differ (the asynq DB is flushed), both are %d", c.RedisDB)
+	case c.RedisMemory != redisWarm && c.RedisMemory != redisCold:
+		return fmt.Errorf("--redis-memory must be %s or %s, got %q", redisWarm, redisCold, c.RedisMemory)
 	case c.AsynqEnqueuers < 1:
 		return fmt.Errorf("--asynq-enqueuers must be at least 1, got %d", c.AsynqEnqueuers)
 	case c.StoreBin != "" && c.StoreRef != "":

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 func TestMedian(t *testing.T) {
@@ -151,7 +153,7 @@ func TestTargets(t *testing.T) {
 func TestValidate(t *testing.T) {
 	for _, args := range [][]string{
 		{"--jobs", "0"}, {"--runs", "0"}, {"--redis-db", "14"}, {"--asynq-enqueuers", "0"},
-		{"--store-bin", "x", "--store-ref", "HEAD"}, {"extra"}, {"--only", "nope"}, {"--pg-shape", "3"},
+		{"--store-bin", "x", "--store-ref", "HEAD"}, {"extra"}, {"--only", "nope"}, {"--pg-shape", "3"}, {"--redis-memory", "hot"},
 	} {
 		if code := run(args, io.Discard, io.Discard); code != 2 {
 			t.Errorf("run(%q) = %d, want 2 (usage error)", args, code)
@@ -215,7 +217,7 @@ func envOr(name, def string) string {
 // TestPeersSmoke runs the River and asynq workloads on 500 jobs: both must
 // finish every job and leave no database or asynq key behind.
 func TestPeersSmoke(t *testing.T) {
-	cfg := &config{Jobs: 500, AsynqDB: 14, AsynqEnqueuers: 4,
+	cfg := &config{Jobs: 500, RedisDB: 13, AsynqDB: 14, AsynqEnqueuers: 4, RedisMemory: redisWarm,
 		PG:    envOr("PEERBENCH_PG", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		Redis: envOr("PEERBENCH_REDIS", "127.0.0.1:6379")}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -229,6 +231,22 @@ func TestPeersSmoke(t *testing.T) {
 		p, err := runRiver(ctx, cfg)
 		if err != nil || p.insert <= 0 || p.work <= 0 {
 			t.Fatalf("runRiver = %+v, %v", p, err)
+		}
+	})
+	t.Run("redis-memory", func(t *testing.T) {
+		needServer(t, "Redis", cfg.Redis, "set PEERBENCH_REDIS to host:port")
+		for _, mem := range []string{redisWarm, redisCold} {
+			c := *cfg
+			c.RedisMemory = mem
+			if err := prepareRedis(ctx, &c); err != nil {
+				t.Fatalf("prepareRedis %s: %v", mem, err)
+			}
+		}
+		rdb := goredis.NewClient(&goredis.Options{Addr: cfg.Redis, DB: cfg.RedisDB})
+		defer rdb.Close()
+		left, err := rdb.Keys(ctx, "peerbench-warmup-*").Result()
+		if err != nil || len(left) > 0 {
+			t.Fatalf("the warm-up left %d keys (%v)", len(left), err)
 		}
 	})
 	t.Run("asynq", func(t *testing.T) {

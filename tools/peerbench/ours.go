@@ -183,6 +183,9 @@ func runEntPG(lean bool) runFunc {
 // its own, deleting that prefix's keys afterwards.
 func runRedis(lean bool) runFunc {
 	return func(ctx context.Context, cfg *config) (phases, error) {
+		if err := prepareRedis(ctx, cfg); err != nil {
+			return phases{}, err
+		}
 		prefix := "peerbench-" + randomSuffix()
 		defer deleteRedisPrefix(cfg, prefix)
 		dsn := fmt.Sprintf("redis://%s/%d?prefix=%s", cfg.Redis, cfg.RedisDB, prefix)
