@@ -18,7 +18,7 @@ import (
 // while job Purge removes completed jobs with their records (both locks),
 // record Purge and reads run too. Afterwards every table is consistent,
 // every job left has exactly its line and row, and a last Purge leaves no
-// record at all: none was lost or orphaned by the two locks (L1, J10).
+// record at all: none was lost or orphaned by the two locks (L1, J9).
 // Under -race it also proves nothing touches the records under mu alone.
 func TestL1_RecordsBesideJobs(t *testing.T) {
 	ctx := context.Background()
@@ -131,10 +131,10 @@ func TestL1_RecordsBesideJobs(t *testing.T) {
 	}
 }
 
-// TestE2_CloseBesideRecordAppends: Close takes both locks, so appends
+// TestE1_CloseBesideRecordAppends: Close takes both locks, so appends
 // racing with it either land before it or fail with ErrClosed, never touch
 // the dropped tables.
-func TestE2_CloseBesideRecordAppends(t *testing.T) {
+func TestE1_CloseBesideRecordAppends(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
 	var wg sync.WaitGroup
