@@ -56,3 +56,23 @@ func TestSQLiteCheckpointsOffTheWriter(t *testing.T) {
 	}
 	t.Fatalf("the database file holds %d of %d committed jobs 10s after the commit (last error %v): no checkpoint ran", n, len(jobs), err)
 }
+
+// TestSQLiteTempStoreInMemory: every write runs with temp_store=memory, so
+// the statement journal of a batch UPDATE never goes to a temporary file.
+func TestSQLiteTempStoreInMemory(t *testing.T) {
+	ctx := t.Context()
+	for _, dsn := range []string{"sqlite://" + filepath.Join(t.TempDir(), "temp.db"), "sqlite://:memory:"} {
+		st, err := stores.OpenContext(ctx, "ent", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode int
+		if err := st.Backend().(*ent.Backend).DB().QueryRowContext(ctx, "PRAGMA temp_store").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != 2 {
+			t.Errorf("%s: the writer runs with temp_store %d, want 2 (memory)", dsn, mode)
+		}
+		st.Close()
+	}
+}

@@ -12,7 +12,8 @@ import (
 // sqlitePragmas are the parameters the driver itself puts on every SQLite
 // DSN, with the value it relies on ("" when the value varies).
 var sqlitePragmas = map[string]string{"_busy_timeout": "", "_fk": "1", "_sync": "", "_txlock": "immediate",
-	"_time_integer_format": "unix_micro", "_inttotime": "1", "_journal_mode": "WAL"}
+	"_time_integer_format": "unix_micro", "_inttotime": "1", "_journal_mode": "WAL",
+	"_pragma": "temp_store(memory)"}
 
 // FuzzParseDSN (§2, E3): any DSN parses or is rejected without a panic and
 // the same way twice; an error never shows the password; a SQLite path

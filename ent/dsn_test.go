@@ -63,7 +63,7 @@ func TestParseDSNSQLite(t *testing.T) {
 		if c.Memory != tc.memory {
 			t.Errorf("%q: memory %v, want %v", tc.dsn, c.Memory, tc.memory)
 		}
-		for _, p := range []string{"_fk=1", "_sync=NORMAL", "_txlock=immediate", "_time_integer_format=unix_micro", "_inttotime=1", "_busy_timeout="} {
+		for _, p := range []string{"_fk=1", "_sync=NORMAL", "_txlock=immediate", "_time_integer_format=unix_micro", "_inttotime=1", "_busy_timeout=", "_pragma=temp_store(memory)"} {
 			if !strings.Contains(c.SQLDSN, p) {
 				t.Errorf("%q: SQL DSN %q lacks %s", tc.dsn, c.SQLDSN, p)
 			}
