@@ -77,14 +77,16 @@ var sqliteURIParams = map[string]bool{"mode": true, "cache": true, "immutable": 
 // every other parameter to lib/pq (sslmode, application_name,
 // search_path…). Errors never echo a password.
 //
-// SQLite database files are opened in WAL mode with foreign keys on. With
+// SQLite database files are opened in WAL mode with foreign keys on and
+// temporary storage (statement journals) in memory. With
 // synchronous=normal (the default) a commit is written to the WAL but not
 // fsynced; the WAL is fsynced before each checkpoint copies it into the
 // database file. A crash of the process loses nothing that was committed,
 // and the database stays consistent through any crash, but a power loss or
 // operating system crash can undo the transactions committed since the last
-// checkpoint (SQLite checkpoints once the WAL holds about 4 MiB): they roll
-// back whole, never in part. synchronous=full also fsyncs the WAL at every
+// checkpoint (the store checkpoints in the background, at most every 20 ms
+// after commits; the writer itself only once the WAL holds about 40 MiB):
+// they roll back whole, never in part. synchronous=full also fsyncs the WAL at every
 // commit, so a commit survives a power loss too, and every commit waits for
 // the disk to flush.
 func ParseDSN(dsn string) (Config, error) {
