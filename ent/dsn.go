@@ -86,9 +86,9 @@ var sqliteURIParams = map[string]bool{"mode": true, "cache": true, "immutable": 
 // operating system crash can undo the transactions committed since the last
 // checkpoint (the store checkpoints in the background, at most every 20 ms
 // after commits; the writer itself only once the WAL holds about 40 MiB):
-// they roll back whole, never in part. synchronous=full also fsyncs the WAL at every
-// commit, so a commit survives a power loss too, and every commit waits for
-// the disk to flush.
+// they roll back whole, never in part. synchronous=full also fsyncs the WAL
+// at every commit, so a commit survives a power loss too, and every commit
+// waits for the disk to flush.
 func ParseDSN(dsn string) (Config, error) {
 	lower := strings.ToLower(dsn)
 	switch {
