@@ -17,6 +17,7 @@ var caught = map[faulty.Variant][]string{
 	faulty.RenewIgnoresTerm: {"Nodes/W3_ExpiredHolderCannotRenew", "Nodes/W3_OldTermCannotRenewOrResign"},
 	faulty.StaleComplete:    {"Jobs/J5_StaleAttemptIsConflictAndUnchanged", "Jobs/J5_ConcurrentTransitionsOneWinner"},
 	faulty.FreshOneByOne:    {"Jobs/J1_GeneratedIDs"},
+	faulty.KeepsLogEntries:  {"Logs/L1_RecordsAreCopies"},
 }
 
 // runStandalone runs the suite with RunSuite and returns each test's status.

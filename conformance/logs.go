@@ -15,6 +15,7 @@ func logTests() []testCase {
 		{"L1_LogPurgeBeforeCutoff", testLogPurge},
 		{"L1_HistoryAppendListPurge", testHistory},
 		{"L1_HistoryAppendManyAllOrNothing", testHistoryAppendMany},
+		{"L1_RecordsAreCopies", testRecordCopies},
 	}
 }
 
@@ -206,6 +207,33 @@ func testHistory(t T, st *stores.Store) {
 	checkEqual(t, "history row kept by Purge", h3, got[0])
 	if rows := list(other); len(rows) != 0 {
 		t.Errorf("the other job's old attempt survived Purge")
+	}
+}
+
+// testRecordCopies: a store keeps its own copies of the log lines and
+// history rows it is given and returns copies (Backend's contract). A caller
+// may reuse its structs for the next batch, as orchestrix-store bench does.
+func testRecordCopies(t T, st *stores.Store) {
+	ctx := t.Context()
+	job := stores.NewID()
+	e := &stores.LogEntry{JobID: job, Timestamp: at(0), Level: "info", Message: "first"}
+	r := &stores.JobHistory{JobID: job, Attempt: 1, WorkerID: "w1", StartedAt: at(0), CompletedAt: at(time.Second),
+		Status: stores.StatusCompleted, Duration: time.Second}
+	must(t, st.Logs().Append(ctx, []*stores.LogEntry{e}), "Logs Append")
+	must(t, st.History().AppendMany(ctx, []*stores.JobHistory{r}), "History AppendMany")
+	wantE, wantR := *e, *r
+	*e = stores.LogEntry{JobID: stores.NewID(), Timestamp: at(time.Hour), Level: "error", Message: "reused"}
+	*r = stores.JobHistory{JobID: stores.NewID(), Attempt: 7, WorkerID: "w9", Status: stores.StatusFailed}
+	for round := range 2 {
+		entries := listLogs(t, st, job, 10)
+		rows, err := st.History().ListByJob(ctx, job)
+		must(t, err, "History ListByJob")
+		if len(entries) != 1 || len(rows) != 1 {
+			t.Fatalf("round %d: %d log lines and %d history rows, want 1 and 1", round, len(entries), len(rows))
+		}
+		checkEqual(t, "log line after the caller reused its struct", &wantE, entries[0])
+		checkEqual(t, "history row after the caller reused its struct", &wantR, rows[0])
+		entries[0].Message, rows[0].WorkerID = "changed by the reader", "changed by the reader"
 	}
 }
 

@@ -30,15 +30,23 @@ const (
 	// driver that drops its transaction together with its duplicate-id
 	// check would (breaks J1: a rejected batch leaves its first jobs).
 	FreshOneByOne Variant = "fresh-one-by-one"
+	// KeepsLogEntries makes the log store hand back the caller's own
+	// entries, as a driver that stores the pointers it is given would
+	// (breaks L1: a caller reusing its structs rewrites the stored log).
+	KeepsLogEntries Variant = "keeps-log-entries"
 )
 
 // Variants lists every planted bug.
-var Variants = []Variant{DoubleDispatch, RenewIgnoresTerm, StaleComplete, FreshOneByOne}
+var Variants = []Variant{DoubleDispatch, RenewIgnoresTerm, StaleComplete, FreshOneByOne, KeepsLogEntries}
 
 // Wrap returns b with the bug v planted. The result owns b: closing it
 // closes b.
 func Wrap(b stores.Backend, v Variant) stores.Backend {
-	return &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), v: v}, nodes: &nodes{NodeStore: b.Nodes(), v: v}}
+	fb := &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), v: v}, nodes: &nodes{NodeStore: b.Nodes(), v: v}}
+	if v == KeepsLogEntries {
+		fb.logs = &logs{LogStore: b.Logs(), kept: map[string]*stores.LogEntry{}}
+	}
+	return fb
 }
 
 // WithoutStart returns b as a driver written before DispatchParams.Start
@@ -52,10 +60,49 @@ type backend struct {
 	stores.Backend
 	jobs  *jobs
 	nodes *nodes
+	logs  *logs // KeepsLogEntries only
 }
 
 func (b *backend) Jobs() stores.JobStore   { return b.jobs }
 func (b *backend) Nodes() stores.NodeStore { return b.nodes }
+
+func (b *backend) Logs() stores.LogStore {
+	if b.logs == nil {
+		return b.Backend.Logs()
+	}
+	return b.logs
+}
+
+// logs is KeepsLogEntries: List returns the entries Append was given.
+type logs struct {
+	stores.LogStore
+	mu   sync.Mutex
+	kept map[string]*stores.LogEntry // by ID
+}
+
+func (l *logs) Append(ctx context.Context, entries []*stores.LogEntry) error {
+	if err := l.LogStore.Append(ctx, entries); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range entries {
+		l.kept[e.ID] = e
+	}
+	return nil
+}
+
+func (l *logs) List(ctx context.Context, jobID, cursor string, limit int) (stores.LogPage, error) {
+	page, err := l.LogStore.List(ctx, jobID, cursor, limit)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, e := range page.Entries {
+		if k := l.kept[e.ID]; k != nil {
+			page.Entries[i] = k
+		}
+	}
+	return page, err
+}
 
 type jobs struct {
 	stores.JobStore

@@ -250,7 +250,8 @@ func (c *conflictLog) invariant() Invariant {
 }
 
 // recordBufs are one worker's log entries and history rows, reused from
-// batch to batch (a store keeps copies, never the caller's structs), so the
+// batch to batch (a store keeps copies, never the caller's structs:
+// Backend's contract, conformance L1_RecordsAreCopies), so the
 // client allocates nothing per job for them and its garbage stays out of
 // the store's numbers: fresh arrays per batch were about 280 bytes a job,
 // enough to bring a GC cycle into an inmemory full run's work phase.
