@@ -70,16 +70,20 @@ func (c Config) String() string {
 	return fmt.Sprintf("redis %s %s db=%d prefix=%s tls=%v%s", c.Mode, strings.Join(c.Addrs, ","), c.DB, c.Prefix, c.TLS, pw)
 }
 
-// redact hides everything between the scheme and the last "@" (user,
-// password, or a lone sentinel password, whatever characters it holds) and
-// any password= option, so no malformed DSN can leak a secret into an error.
+// redact hides any password= option and then everything between the
+// scheme and the last "@" (user, password, or a lone sentinel password,
+// whatever characters it holds), so no malformed DSN can leak a secret into
+// an error. The options go first: an "@" inside sentinel_password would
+// otherwise be taken for the end of the user info and leave the
+// password's tail in view.
 func redact(dsn string) string {
+	dsn = queryPassword.ReplaceAllString(dsn, "${1}xxxxx")
 	if scheme, rest, ok := strings.Cut(dsn, "://"); ok {
 		if i := strings.LastIndex(rest, "@"); i >= 0 {
 			dsn = scheme + "://xxxxx@" + rest[i+1:]
 		}
 	}
-	return queryPassword.ReplaceAllString(stores.RedactDSN(dsn), "${1}xxxxx")
+	return stores.RedactDSN(dsn)
 }
 
 // queryPassword matches a password option up to the next "&": in a URL DSN

@@ -103,7 +103,8 @@ func TestParseDSNNeverEchoesPassword(t *testing.T) {
 		"redis+cluster://u:hunter2@h1,h2/5",
 		"redis://u?:hunter2@h", // an unescaped "?" in the user info (found by FuzzParseDSN)
 		"redis://u:hun?ter2@h",
-		"redis://:x@hsentinel_password=hunter2", // a forgotten "?" (found by FuzzParseDSN)
+		"redis://:x@hsentinel_password=hunter2",         // a forgotten "?" (found by FuzzParseDSN)
+		"redis://h?sentinel_password=x@hunter2&bogus=1", // an "@" in the option (found by FuzzParseDSN)
 	} {
 		_, err := ParseDSN(dsn)
 		if err == nil {
