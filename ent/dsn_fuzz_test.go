@@ -2,6 +2,7 @@ package ent_test
 
 import (
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,6 +15,17 @@ import (
 var sqlitePragmas = map[string]string{"_busy_timeout": "", "_fk": "1", "_sync": "", "_txlock": "immediate",
 	"_time_integer_format": "unix_micro", "_inttotime": "1", "_journal_mode": "WAL",
 	"_pragma": "temp_store(memory)"}
+
+// ownText is dsn.go's source: its messages and the accepted forms every
+// error lists. A password found in it ("memo" in "sqlite://:memory:") may
+// have come from our own text, so the oracle cannot tell a leak from it.
+var ownText = func() string {
+	b, err := os.ReadFile("dsn.go")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // FuzzParseDSN (§2, E3): any DSN parses or is rejected without a panic and
 // the same way twice; an error never shows the password; a SQLite path
@@ -37,7 +49,7 @@ func FuzzParseDSN(f *testing.F) {
 		}
 		if err != nil {
 			if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
-				if pw, ok := u.User.Password(); ok && len(pw) >= 4 && strings.Count(dsn, pw) == 1 && !strings.Contains("xxxxx", pw) &&
+				if pw, ok := u.User.Password(); ok && len(pw) >= 4 && strings.Count(dsn, pw) == 1 && !strings.Contains("xxxxx", pw) && !strings.Contains(ownText, pw) &&
 					strings.Contains(err.Error(), pw) {
 					t.Fatalf("ParseDSN(%q) error shows the password %q: %v", dsn, pw, err)
 				}
