@@ -108,7 +108,10 @@ func TestOpenPassesDSNAndCloseIsIdempotent(t *testing.T) {
 func TestRedactDSN(t *testing.T) {
 	cases := map[string]string{
 		"postgres://app:s3cret@db:5432/x?sslmode=disable": "postgres://app:xxxxx@db:5432/x?sslmode=disable",
-		"redis://:s3cret@cache:6379/0":                    "redis://:xxxxx@cache:6379/0",
+		"redis://:s3cret@cache:6379/0":                    "redis://xxxxx@cache:6379/0",
+		"redis+sentinel://s3cret@s1:26379,s2/m/2":         "redis+sentinel://xxxxx@s1:26379,s2/m/2",
+		"REDISS+SENTINEL://s3/cret@s1/m":                  "REDISS+SENTINEL://xxxxx@s1/m",
+		"redis://h?sentinel_password=x@s3cret&db=2":       "redis://h?sentinel_password=xxxxx&db=2",
 		"host=db user=app password=s3cret dbname=x":       "host=db user=app password=xxxxx dbname=x",
 		"redis://h:1?password=s3cret&db=2":                "redis://h:1?password=xxxxx&db=2",
 		"postgres://app:s3%zz@db/x":                       "postgres://app:xxxxx@db/x",

@@ -140,6 +140,7 @@ func FuzzRedactDSN(f *testing.F) {
 		{"postgres", "u", "p%zz word", "db/x"}, {"redis", "u", "se/cret1", "h/0"}, {"redis", "u", "se?cret1", "h/0"},
 		{"redis", "u", "se#cret1", "h/0"}, {"redis+sentinel", "u", "tab\tpass", "s1,s2/m"}, {"postgres", "us er", "secret", "h/x"},
 		{"postgres", "u", "ünïcødé", "h/x"}, {"rediss+cluster", "u", "p:a:s:s", "a:1,b:2"},
+		{"redis+sentinel", "", "se/cret1", "s1:26379/m"}, {"redis", "", "s3cret", "h?sentinel_password=a@b"},
 	} {
 		f.Add(c[0], c[1], c[2], c[3])
 	}
@@ -169,6 +170,15 @@ func FuzzRedactDSN(f *testing.F) {
 		}
 		if strings.Count(got, pw) > strings.Count(want, pw) {
 			t.Fatalf("RedactDSN(%q) = %q shows the password %q", dsn, got, pw)
+		}
+		// A Redis URL's user info of one token can be the password
+		// (redis+sentinel://password@host); it goes whole, so no part of the
+		// raw DSN's user info survives.
+		if strings.HasPrefix(strings.ToLower(scheme), "redis") {
+			lone := scheme + "://" + pw + "@" + rest
+			if got := RedactDSN(lone); strings.Count(got, pw) > strings.Count(scheme+"://xxxxx@"+rest, pw) {
+				t.Fatalf("RedactDSN(%q) = %q shows the password %q", lone, got, pw)
+			}
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	_ "github.com/orchestrix/persistence/inmemory"
+	_ "github.com/orchestrix/persistence/redis"
 	"github.com/orchestrix/persistence/tools/internal/cli"
 	"github.com/orchestrix/persistence/tools/internal/faultydriver"
 )
@@ -145,6 +146,23 @@ func TestSeveralStoresJSONHasRuns(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.Runs) != 2 || !v.OK {
 		t.Fatalf("want {runs:[2], ok:true}, got %v: %s", err, out)
+	}
+}
+
+// TestUnreachableStoreNamedWithoutPassword (§2): a store bench cannot open
+// is named on stderr and in the JSON result without its password, in every
+// form a DSN gives one (a Redis Sentinel DSN's lone user info is the
+// password).
+func TestUnreachableStoreNamedWithoutPassword(t *testing.T) {
+	for _, dsn := range []string{"redis+sentinel://hunter2@127.0.0.1:1/m", "redis://:hunter2@127.0.0.1:1/0",
+		"redis://127.0.0.1:1?sentinel_password=x@hunter2"} {
+		code, out, stderr := run(t, "--driver", "redis", "--dsn", dsn, "--jobs", "10", "--json")
+		if code != cli.ExitFailure || !strings.Contains(out, `"error"`) || !strings.Contains(stderr, "bench: redis ") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want the store's failure", dsn, code, out, stderr)
+		}
+		if strings.Contains(out+stderr, "hunter2") {
+			t.Errorf("%s: the password is printed:\n%s%s", dsn, out, stderr)
+		}
 	}
 }
 
