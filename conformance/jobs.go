@@ -53,6 +53,7 @@ func jobTests() []testCase {
 		{"J9_PurgeTerminalJobsWithHistoryAndLogs", testPurgeJobs},
 		{"J10_QueryFilters", testQueryFilters},
 		{"J10_QueryPagingWhileInserting", testQueryPaging},
+		{"J10_QueryAcrossQueuesPrioritiesAndStates", testQueryAcrossIndexes},
 	}
 }
 
@@ -1822,6 +1823,85 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// testQueryAcrossIndexes pages through more rows than a store reads from
+// an index at once, pending jobs spread over queues and priorities, some
+// scheduled (due or not), some dispatched, some finished: whatever index a
+// store keeps each kind in, Query returns them in (CreatedAt, ID) order,
+// each once (J10).
+func testQueryAcrossIndexes(t T, st *stores.Store) {
+	var all []*stores.Job
+	for i := range 1500 {
+		j := newJob(i)
+		j.Queue = []string{"qa", "qb"}[i%2]
+		j.Priority = []int{-5, 0, 7}[i/2%3]
+		switch i % 10 {
+		case 7:
+			j.ScheduledAt = at(2 * time.Hour)
+		case 8:
+			j.ScheduledAt = at(time.Minute)
+		case 9:
+			j.Status, j.Attempt, j.CompletedAt = stores.StatusCompleted, 1, base
+		}
+		all = append(all, j)
+	}
+	for i := 100; i < len(all); i += 150 {
+		all[i+1].CreatedAt = all[i].CreatedAt // ties break by ID
+	}
+	enqueue(t, st, all...)
+	// Dispatch the due jobs of the highest priority first: due scheduled
+	// jobs become ready, and the dispatched ones leave the pending jobs.
+	got, err := st.Jobs().Dispatch(t.Context(), stores.DispatchParams{Limit: 200, Now: at(time.Hour), WorkerID: "w1"})
+	must(t, err, "Dispatch")
+	if len(got) != 200 {
+		t.Fatalf("Dispatch returned %d jobs, want 200", len(got))
+	}
+	dispatched := map[string]bool{}
+	for _, j := range got {
+		dispatched[j.ID] = true
+	}
+	for _, j := range all {
+		if dispatched[j.ID] {
+			j.Status = stores.StatusDispatched
+		}
+	}
+	slices.SortFunc(all, func(a, b *stores.Job) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmpString(a.ID, b.ID)
+	})
+	pending := func(j *stores.Job) bool { return j.Status == stores.StatusPending }
+	cases := []struct {
+		name  string
+		q     stores.JobQuery
+		pages []int
+		keep  func(*stores.Job) bool
+	}{
+		{"no filter", stores.JobQuery{}, []int{5000, 37}, func(*stores.Job) bool { return true }},
+		{"status pending", stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusPending}}, []int{101, 7}, pending},
+		{"pending or dispatched in qb", stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusPending, stores.StatusDispatched},
+			Queues: []string{"qb"}}, []int{13},
+			func(j *stores.Job) bool { return j.Queue == "qb" && (pending(j) || j.Status == stores.StatusDispatched) }},
+		{"pending created in [300ms, 1200ms)", stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusPending},
+			CreatedAfter: at(300 * time.Millisecond), CreatedBefore: at(1200 * time.Millisecond)}, []int{50},
+			func(j *stores.Job) bool {
+				return pending(j) && !j.CreatedAt.Before(at(300*time.Millisecond)) && j.CreatedAt.Before(at(1200*time.Millisecond))
+			}},
+	}
+	for _, c := range cases {
+		var want []string
+		for _, j := range all {
+			if c.keep(j) {
+				want = append(want, j.ID)
+			}
+		}
+		for _, limit := range c.pages {
+			c.q.Limit = limit
+			checkIDs(t, fmt.Sprintf("Query %s in pages of %d", c.name, limit), want, ids(queryAll(t, st, c.q)))
+		}
+	}
 }
 
 func testQueryPaging(t T, st *stores.Store) {

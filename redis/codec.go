@@ -64,24 +64,16 @@ const (
 	recFixed      = 206
 )
 
-// liveMemberPrefix starts the bystatus member of a pending, dispatched or
-// running job.
-var liveMemberPrefix = statusPrefix(stores.StatusPending)
-
 // plainRecord returns the record of j, a pending job, followed by its
-// bystatus member ("live:", CreatedAt, ID) and its readyq member (lp(queue),
-// then priority, CreatedAt and ID, which the record holds in that order):
-// lib.lua's entries for a plain pending job. rec and live are where the
-// record and the bystatus member end.
-func plainRecord(j *stores.Job) (s string, rec, live int) {
-	live = len(liveMemberPrefix) + 19 + 36
-	b := appendJob(nil, j, live+3+len(j.Queue)+16+19+36)
+// readyq member (lp(queue), then priority, CreatedAt and ID, which the
+// record holds in that order): lib.lua's entries for a plain pending job,
+// which has no bystatus member. rec is where the record ends.
+func plainRecord(j *stores.Job) (s string, rec int) {
+	b := appendJob(nil, j, 3+len(j.Queue)+16+19+36)
 	rec = len(b)
-	b = append(b, liveMemberPrefix...)
-	b = append(b, b[recCreated:recID+36]...)
 	b = append(b, b[recFixed:recFixed+3+len(j.Queue)]...)
 	b = append(b, b[recPriority:recID+36]...)
-	return ownString(b), rec, rec + live
+	return ownString(b), rec
 }
 
 // statusCodes are the one-byte job status codes of a record.

@@ -52,7 +52,7 @@ func (s *jobStore) EnqueueMany(ctx context.Context, jobs []*stores.Job) error {
 
 // isPlain reports whether j is a plain pending job: due now (no
 // ScheduledAt) and without a worker, follower, unique key or schedule, so
-// its only index entries are its bystatus and readyq members and its queue.
+// its only index entries are its readyq member and its queue.
 func isPlain(j *stores.Job) bool {
 	return j.Status == stores.StatusPending && j.ScheduledAt.IsZero() && j.WorkerID == "" &&
 		j.FollowerNodeID == "" && j.UniqueKey == "" && j.ScheduleID == ""
@@ -91,9 +91,10 @@ func (b *Backend) canHold(ctx context.Context) (bool, error) {
 
 // enqueuePlain stores plain pending jobs, all or none (J1), in one MULTI/EXEC
 // of native commands: enqueue_check.lua (no id taken, else it holds the
-// keys so that the writes fail), HSET of the records, ZADD of their bystatus
-// and readyq members (built here from the records, the same bytes lib.lua's
-// entries reads), SADD of their queues, hold_release.lua. Redis runs the
+// keys so that the writes fail), HSET of the records, ZADD of their readyq
+// members (built here from the records, the same bytes lib.lua's entries
+// reads), SADD of their queues, hold_release.lua. A plain job has no
+// bystatus member: Query finds pending jobs in readyq. Redis runs the
 // transaction as one step, like a script, and the native commands cost the
 // server half of what a script spends on the same writes: a script turns
 // every argument into a Lua string (hashing each byte) and back. A batch
@@ -107,11 +108,10 @@ func (s *jobStore) enqueuePlain(ctx context.Context, jobs []*stores.Job) error {
 		return fmt.Errorf("%w: job id %s given twice", stores.ErrAlreadyExists, id)
 	}
 	k := s.keys()
-	a := newPlainArgs(jobs, k[kJobs], k[kByStatus], k[kReadyQ])
+	a := newPlainArgs(jobs, k[kJobs], k[kReadyQ])
 	pipe := s.b.c.TxPipeline()
 	check := scriptEnqueueCheck.Eval(ctx, pipe, s.b.k.plain, a.ids...)
 	pipe.Do(ctx, a.hset...)
-	pipe.Do(ctx, a.live...)
 	pipe.Do(ctx, a.ready...)
 	pipe.SAdd(ctx, k[kQueues], a.queues...)
 	scriptHoldRelease.Eval(ctx, pipe, s.b.k.plain)
@@ -132,27 +132,24 @@ func (b *Backend) execHeld(ctx context.Context, pipe goredis.Pipeliner, check *g
 }
 
 // plainArgs are the arguments of a plain enqueue: the ids (for
-// enqueue_check.lua), the HSET of ids and records and the two ZADD
-// commands whole, the SADD's queues.
-type plainArgs struct{ ids, hset, live, ready, queues []any }
+// enqueue_check.lua), the HSET of ids and records and the ZADD command
+// whole, the SADD's queues.
+type plainArgs struct{ ids, hset, ready, queues []any }
 
 // newPlainArgs encodes jobs for enqueuePlain and EnqueueFresh.
-func newPlainArgs(jobs []*stores.Job, jobsKey, bystatus, readyq string) plainArgs {
+func newPlainArgs(jobs []*stores.Job, jobsKey, readyq string) plainArgs {
 	n := len(jobs)
-	a := plainArgs{ids: make([]any, n), hset: make([]any, 2, 2+2*n),
-		live: make([]any, 2, 2+2*n), ready: make([]any, 2, 2+2*n)}
+	a := plainArgs{ids: make([]any, n), hset: make([]any, 2, 2+2*n), ready: make([]any, 2, 2+2*n)}
 	a.hset[0], a.hset[1] = "hset", jobsKey
-	a.live[0], a.live[1] = "zadd", bystatus
 	a.ready[0], a.ready[1] = "zadd", readyq
 	for i, j := range jobs {
-		s, rec, live := plainRecord(j)
+		s, rec := plainRecord(j)
 		id := any(j.ID)
 		a.ids[i] = id
 		a.hset = append(a.hset, id, s[:rec])
-		a.live = append(a.live, "0", s[rec:live])
-		a.ready = append(a.ready, "0", s[live:])
+		a.ready = append(a.ready, "0", s[rec:])
 		if i == 0 || j.Queue != jobs[i-1].Queue {
-			a.queues = append(a.queues, s[live:live+3+len(j.Queue)])
+			a.queues = append(a.queues, s[rec:rec+3+len(j.Queue)])
 		}
 	}
 	return a
@@ -168,10 +165,9 @@ func (s *jobStore) EnqueueFresh(ctx context.Context, jobs []*stores.Job) error {
 		return s.EnqueueMany(ctx, jobs)
 	}
 	k := s.keys()
-	a := newPlainArgs(jobs, k[kJobs], k[kByStatus], k[kReadyQ])
+	a := newPlainArgs(jobs, k[kJobs], k[kReadyQ])
 	pipe := s.b.c.TxPipeline()
 	added := pipe.Do(ctx, a.hset...)
-	pipe.Do(ctx, a.live...)
 	pipe.Do(ctx, a.ready...)
 	pipe.SAdd(ctx, k[kQueues], a.queues...)
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -653,9 +649,10 @@ func (s *jobStore) purgeOrphans(ctx context.Context) error {
 
 var allStatuses = stores.JobStatuses
 
-// Query merges the (CreatedAt, ID)-ordered bystatus ranges of the wanted
-// statuses chunk by chunk, then reads and filters the jobs. The keyset bound
-// (the cursor) makes paging stable while rows are added (J10).
+// Query merges (CreatedAt, ID)-ordered ranges chunk by chunk, then reads
+// and filters the jobs: the bystatus ranges of the wanted statuses and, for
+// pending jobs, readyq's (queue, priority) groups (query_round.lua). The
+// keyset bound (the cursor) makes paging stable while rows are added (J10).
 func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage, error) {
 	k := s.keys()
 	statuses := q.Statuses
@@ -663,19 +660,19 @@ func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage
 		statuses = allStatuses
 	}
 	want := map[stores.JobStatus]bool{}
-	var sts []string // bystatus prefixes, without the ':'
+	var prefixes []any // bystatus prefixes
 	for _, st := range statuses {
 		if !want[st] {
 			want[st] = true
-			if p := strings.TrimSuffix(statusPrefix(st), ":"); !slices.Contains(sts, p) {
-				sts = append(sts, p)
+			if p := statusPrefix(st); !slices.Contains(prefixes, any(p)) {
+				prefixes = append(prefixes, p)
 			}
 		}
 	}
 	queues := set(q.Queues)
 	types := set(q.Types)
 	// lower bound on the member suffix T(created)+id, and whether it is exclusive
-	lo, loExcl := "", false
+	lo, open := "", "["
 	if !q.CreatedAfter.IsZero() {
 		lo = tT(q.CreatedAfter)
 	}
@@ -685,7 +682,7 @@ func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage
 			return stores.JobPage{}, err
 		}
 		if cur := tT(c.Time) + c.ID; cur >= lo {
-			lo, loExcl = cur, true
+			lo, open = cur, "("
 		}
 	}
 	hi := maxSuffix
@@ -699,64 +696,36 @@ func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage
 	if chunk > 1000 {
 		chunk = 1000
 	}
-	type state struct {
-		min  string
-		done bool
-	}
-	states := make([]state, len(sts))
-	for i, st := range sts {
-		states[i].min = "[" + st + ":" + lo
-		if loExcl {
-			states[i].min = "(" + st + ":" + lo
+	ready := []any{"0"}
+	if want[stores.StatusPending] {
+		ready[0] = "1"
+		for q := range queues {
+			ready = append(ready, lp(q))
 		}
 	}
 	var out []*stores.Job
 	for len(out) <= q.Limit {
-		pipe := s.b.c.Pipeline()
-		cmds := make([]*goredis.StringSliceCmd, len(sts))
-		active := false
-		for i, st := range sts {
-			if states[i].done {
-				continue
-			}
-			active = true
-			cmds[i] = pipe.ZRangeByLex(ctx, k[kByStatus], &goredis.ZRangeBy{Min: states[i].min, Max: "(" + st + ":" + hi, Count: int64(chunk)})
+		args := append([]any{open, lo, hi, chunk, len(prefixes)}, prefixes...)
+		v, err := s.b.run(ctx, scriptQueryRound, []string{k[kByStatus], k[kReadyQ]}, append(args, ready...)...)
+		if err != nil {
+			return stores.JobPage{}, err
 		}
-		if !active {
-			break
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return stores.JobPage{}, s.b.wrap(err, "query")
+		ranges, err := queryRanges(v)
+		if err != nil {
+			return stores.JobPage{}, err
 		}
 		// Only suffixes up to the smallest last suffix of a range that may
 		// hold more are safe to take in this round.
 		safe := maxSuffix
-		for i, st := range sts {
-			if cmds[i] == nil {
-				continue
+		for _, ms := range ranges {
+			if len(ms) == chunk && ms[len(ms)-1] < safe {
+				safe = ms[len(ms)-1]
 			}
-			if ms := cmds[i].Val(); len(ms) == chunk {
-				if last := ms[len(ms)-1][len(st)+1:]; last < safe {
-					safe = last
-				}
-			}
-		}
-		for i, st := range sts {
-			if cmds[i] == nil {
-				continue
-			}
-			// A range is done when it returned its last member and this
-			// round takes all of them.
-			ms := cmds[i].Val()
-			states[i].done = len(ms) < chunk && (len(ms) == 0 || ms[len(ms)-1][len(st)+1:] <= safe)
 		}
 		var suffixes []string
-		for i, st := range sts {
-			if cmds[i] == nil {
-				continue
-			}
-			for _, m := range cmds[i].Val() {
-				if sfx := m[len(st)+1:]; sfx <= safe {
+		for _, ms := range ranges {
+			for _, sfx := range ms {
+				if sfx <= safe {
 					suffixes = append(suffixes, sfx)
 				}
 			}
@@ -793,9 +762,7 @@ func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage
 		if safe == maxSuffix {
 			break
 		}
-		for i, st := range sts {
-			states[i].min = "(" + st + ":" + safe
-		}
+		lo, open = safe, "("
 	}
 	page := stores.JobPage{Jobs: out}
 	if len(out) > q.Limit {
@@ -804,6 +771,39 @@ func (s *jobStore) Query(ctx context.Context, q stores.JobQuery) (stores.JobPage
 		page.Next = stores.Cursor{Time: last.CreatedAt, ID: last.ID}.Encode()
 	}
 	return page, nil
+}
+
+// queryRanges reads query_round.lua's reply: per range, the suffixes
+// (T(created) id) of the members it read.
+func queryRanges(v any) ([][]string, error) {
+	list, err := replyList(v)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]string
+	for i := 0; i < len(list); {
+		plen, ok1 := list[i].(int64)
+		n, ok2 := 0, false
+		if i+1 < len(list) {
+			var n64 int64
+			n64, ok2 = list[i+1].(int64)
+			n = int(n64)
+		}
+		if !ok1 || !ok2 || n < 0 || i+2+n > len(list) {
+			return nil, fmt.Errorf("%w: query reply at %d of %d", errUnexpected, i, len(list))
+		}
+		ms := make([]string, n)
+		for j := range ms {
+			m, ok := list[i+2+j].(string)
+			if !ok || len(m) != int(plen)+19+36 {
+				return nil, fmt.Errorf("%w: query member %q", errUnexpected, list[i+2+j])
+			}
+			ms[j] = m[plen:]
+		}
+		out = append(out, ms)
+		i += 2 + n
+	}
+	return out, nil
 }
 
 func set(list []string) map[string]bool {

@@ -21,9 +21,9 @@ import (
 //	                                            job family: jobs, their
 //	                                            indexes, dead letters,
 //	                                            history and logs
-//	{P}:hold:jobs {P}:hold:bystatus {P}:hold:readyq {P}:hold:queues
+//	{P}:hold:jobs {P}:hold:readyq {P}:hold:queues
 //	                                            where a rejected plain
-//	                                            enqueue holds those four
+//	                                            enqueue holds those three
 //	                                            keys; they exist only
 //	                                            inside its transaction
 //	{P}:hold:histid {P}:hold:histr {P}:hold:histbt {P}:hold:histbl
@@ -55,8 +55,8 @@ type keys struct {
 	job []string
 	// cron and interval are job followed by that kind's four schedule keys.
 	cron, interval []string
-	// plain lists the keys a plain enqueue writes (jobs, bystatus,
-	// readyq, queues), then their holding keys in the same order
+	// plain lists the keys a plain enqueue writes (jobs, readyq,
+	// queues), then their holding keys in the same order
 	// (enqueue_check.lua).
 	plain []string
 	// hist lists the keys a history append writes (histid, histr, histbt,
@@ -74,7 +74,7 @@ var jobKeyNames = []string{"jobs", "queues", "readyq", "sched", "wm", "bystatus"
 
 // plainKeyNames are the keys a plain enqueue writes, in the order of
 // enqueue_check.lua's KEYS.
-var plainKeyNames = []string{"jobs", "bystatus", "readyq", "queues"}
+var plainKeyNames = []string{"jobs", "readyq", "queues"}
 
 // histKeyNames are the keys a history append writes, in the order of
 // history_check.lua's KEYS.
@@ -256,7 +256,8 @@ func parsePrio(s string) (int, error) {
 
 // statusPrefix is the start of a job's bystatus member: its status and ':',
 // with the live statuses (pending, dispatched, running) sharing "live:" so
-// that Dispatch and MarkRunning leave bystatus alone (lib.lua's BYSTATUS).
+// that MarkRunning leaves bystatus alone (lib.lua's BYSTATUS). A pending
+// job without a ScheduledAt has no bystatus member (lib.lua's entries).
 func statusPrefix(st stores.JobStatus) string {
 	if st == stores.StatusPending || st.InFlight() {
 		return "live:"

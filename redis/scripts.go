@@ -70,6 +70,7 @@ var (
 	scriptEnqueue           = loadScript("enqueue")
 	scriptDispatch          = loadScript("dispatch")
 	scriptPending           = loadScript("pending")
+	scriptQueryRound        = loadScript("query_round")
 	scriptRangeGet          = loadScript("range_get")
 	scriptMarkRunning       = loadScript("mark_running")
 	scriptMarkRunningMany   = loadScript("mark_running_many")

@@ -21,8 +21,9 @@ end
 local M = merge(K, lpqs, limit)
 
 -- Pending -> dispatched: attempt + 1, DispatchedAt now, the worker if one is
--- given; out of readyq and sched, into disp and wjobs; bystatus keeps its
--- 'live' member (a hot path of lib.lua: no flush between jobs). Started:
+-- given; out of readyq and sched, into disp and wjobs, and into bystatus
+-- under 'live' unless it has a ScheduledAt (then it is there already: see
+-- lib.lua's entries) (a hot path of lib.lua: no flush between jobs). Started:
 -- running instead, StartedAt now too, into run (with a timeout) for disp.
 -- The head up to the worker field: status, attempt, DispatchedAt, and
 -- StartedAt when started (kept from the record when not).
@@ -30,10 +31,10 @@ local lw = worker ~= '' and lp(worker)
 local DIGITS = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
 local hset = B.hset
 local readyq, sched = B.zrem.readyq, B.zrem.sched
-local disp, wjobs, run = B.zadd.disp, B.zadd.wjobs, B.zadd.run
+local disp, wjobs, run, bys = B.zadd.disp, B.zadd.wjobs, B.zadd.run, B.zadd.bystatus
 local code, times, rest = 'd', now, R_TA
 if start then code, times, rest = 'r', now .. now, R_CO end
-local nh, nq, ns, nd, nw_, nr = 0, 0, 0, 0, 0, 0
+local nh, nq, ns, nd, nw_, nr, nb = 0, 0, 0, 0, 0, 0, 0
 local out, n = {}, 0
 -- With one source (one queue has ready jobs) the members taken are a run
 -- from the start of its range until one is skipped: that run goes out with
@@ -88,6 +89,9 @@ while n < limit do
       if sa then
         ns = ns + 1
         sched[ns] = sa .. id
+      else
+        bys[nb + 1], bys[nb + 2] = '0', 'live:' .. sub(r, R_CA, R_ID + 35)
+        nb = nb + 2
       end
       if not start then
         disp[nd + 1], disp[nd + 2] = '0', now .. id

@@ -17,7 +17,8 @@
 --   3 readyq    ZSET  lp(queue) pr T(created) id         pending, promoted, by queue
 --   4 sched     ZSET  T(scheduled) id                    pending with a ScheduledAt
 --   5 wm        STRING T: every sched member below it has been promoted
---   6 bystatus  ZSET  status ':' T(created) id        status: 'live' for pending, dispatched and running
+--   6 bystatus  ZSET  status ':' T(created) id        status: 'live' for pending, dispatched and running;
+--                     none for a pending job without a ScheduledAt (Query reads readyq)
 --   7 disp      ZSET  T(dispatched) id                   dispatched
 --   8 run       ZSET  T(started+timeout) id              running with a timeout
 --   9 wjobs     ZSET  lp(worker) id                      in flight with a worker
@@ -211,7 +212,13 @@ local function entries(r, id, wm)
     done = at(r, R_CO) .. id
     if not wm or byte(r, R_CC) ~= 49 then uncl = done end
   end
-  return {BYSTATUS[c] .. cai, readyq, sched, disp, run, wjobs, fol, done, uncl, uk, tf, lpq}
+  -- A pending job due without a ScheduledAt is always in readyq, where Query
+  -- finds it, so it has no bystatus member: enqueue writes one index entry
+  -- fewer and dispatch adds it. For removal (wm nil) it is listed anyway,
+  -- which also clears the member a store written before kept.
+  local bys = BYSTATUS[c] .. cai
+  if wm and c == C_PENDING and not sched then bys = nil end
+  return {bys, readyq, sched, disp, run, wjobs, fol, done, uncl, uk, tf, lpq}
 end
 
 -- CHUNK bounds the arguments of one command built with unpack (Lua's C
@@ -570,13 +577,13 @@ local function enqueueAll(B, rs)
       raw[id] = r
       hset[nh + 1], hset[nh + 2] = id, r
       nh = nh + 2
-      bys[nb + 1], bys[nb + 2] = '0', 'live:' .. sub(r, R_CA, R_ID + 35)
-      nb = nb + 2
       local sa = nil
       if find(r, ZERO, R_SA, true) ~= R_SA then
         sa = sub(r, R_SA, R_SA + 18)
         sched[ns + 1], sched[ns + 2] = '0', sa .. id
         ns = ns + 2
+        bys[nb + 1], bys[nb + 2] = '0', 'live:' .. sub(r, R_CA, R_ID + 35)
+        nb = nb + 2
       end
       if not sa or sa < wm then
         local lpq = sub(r, R_VAR, pw - 1)
