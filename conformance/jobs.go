@@ -1883,7 +1883,9 @@ func testQueryAcrossIndexes(t T, st *stores.Store) {
 		{"status pending", stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusPending}}, []int{101, 7}, pending},
 		{"pending or dispatched in qb", stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusPending, stores.StatusDispatched},
 			Queues: []string{"qb"}}, []int{13},
-			func(j *stores.Job) bool { return j.Queue == "qb" && (pending(j) || j.Status == stores.StatusDispatched) }},
+			func(j *stores.Job) bool {
+				return j.Queue == "qb" && (pending(j) || j.Status == stores.StatusDispatched)
+			}},
 		{"pending created in [300ms, 1200ms)", stores.JobQuery{Statuses: []stores.JobStatus{stores.StatusPending},
 			CreatedAfter: at(300 * time.Millisecond), CreatedBefore: at(1200 * time.Millisecond)}, []int{50},
 			func(j *stores.Job) bool {
