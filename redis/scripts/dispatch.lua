@@ -22,8 +22,8 @@ local M = merge(K, lpqs, limit)
 
 -- Pending -> dispatched: attempt + 1, DispatchedAt now, the worker if one is
 -- given; out of readyq and sched, into disp and wjobs, and into bystatus
--- under 'live' unless it has a ScheduledAt (then it is there already: see
--- lib.lua's entries) (a hot path of lib.lua: no flush between jobs). Started:
+-- under 'live' unless it has a ScheduledAt, which put it there already
+-- (lib.lua's entries). A hot path of lib.lua: no flush between jobs. Started:
 -- running instead, StartedAt now too, into run (with a timeout) for disp.
 -- The head up to the worker field: status, attempt, DispatchedAt, and
 -- StartedAt when started (kept from the record when not).

@@ -212,7 +212,7 @@ local function entries(r, id, wm)
     done = at(r, R_CO) .. id
     if not wm or byte(r, R_CC) ~= 49 then uncl = done end
   end
-  -- A pending job due without a ScheduledAt is always in readyq, where Query
+  -- A pending job without a ScheduledAt is always in readyq, where Query
   -- finds it, so it has no bystatus member: enqueue writes one index entry
   -- fewer and dispatch adds it. For removal (wm nil) it is listed anyway,
   -- which also clears the member a store written before kept.
