@@ -18,6 +18,7 @@ var caught = map[faulty.Variant][]string{
 	faulty.StaleComplete:    {"Jobs/J5_StaleAttemptIsConflictAndUnchanged", "Jobs/J5_ConcurrentTransitionsOneWinner"},
 	faulty.FreshOneByOne:    {"Jobs/J1_GeneratedIDs"},
 	faulty.KeepsLogEntries:  {"Logs/L1_RecordsAreCopies"},
+	faulty.RecordedInSteps:  {"Logs/L1_CompleteRecordedIsAllOrNothing"},
 }
 
 // runStandalone runs the suite with RunSuite and returns each test's status.

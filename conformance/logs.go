@@ -16,6 +16,9 @@ func logTests() []testCase {
 		{"L1_HistoryAppendListPurge", testHistory},
 		{"L1_HistoryAppendManyAllOrNothing", testHistoryAppendMany},
 		{"L1_RecordsAreCopies", testRecordCopies},
+		{"L1_CompleteRecordedCompletesAndStores", testCompleteRecorded},
+		{"L1_CompleteRecordedIsAllOrNothing", testCompleteRecordedAtomic},
+		{"L1_ConcurrentCompleteRecordedOneWinner", testConcurrentCompleteRecorded},
 	}
 }
 

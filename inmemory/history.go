@@ -59,21 +59,25 @@ func (s historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 // (appendRecords).
 func (s historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
 	return appendRecords(ctx, s.db, &s.db.reserve.histStages, func(d *db) *historyTable { return d.history },
-		rows, historyID, historyJobID,
-		func(h *stores.JobHistory, r *histRec, text []byte) []byte {
-			r.attempt, r.duration = h.Attempt, h.Duration
-			r.started = instantOf(h.StartedAt)
-			r.setAt(instantOf(h.CompletedAt))
-			return r.stageText(text, h.WorkerID, string(h.Status), h.Error)
-		},
-		func(t *historyTable, l list[histRec, *histRec], slot uint32) {
-			// Attempts mostly come in order: search from the last.
-			at := *l.tail
-			for at != 0 && attemptCmp(t, slot, at) < 0 {
-				at = t.at(at).links.prev
-			}
-			l.insertAfter(at, slot)
-		})
+		rows, historyID, historyJobID, fillHistory, placeHistory)
+}
+
+// fillHistory stages a row's record; placeHistory links it into its job's
+// list in attempt order.
+func fillHistory(h *stores.JobHistory, r *histRec, text []byte) []byte {
+	r.attempt, r.duration = h.Attempt, h.Duration
+	r.started = instantOf(h.StartedAt)
+	r.setAt(instantOf(h.CompletedAt))
+	return r.stageText(text, h.WorkerID, string(h.Status), h.Error)
+}
+
+func placeHistory(t *historyTable, l list[histRec, *histRec], slot uint32) {
+	// Attempts mostly come in order: search from the last.
+	at := *l.tail
+	for at != 0 && attemptCmp(t, slot, at) < 0 {
+		at = t.at(at).links.prev
+	}
+	l.insertAfter(at, slot)
 }
 
 func historyID(h *stores.JobHistory) string    { return h.ID }

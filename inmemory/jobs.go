@@ -15,7 +15,10 @@ import (
 // jobStore implements stores.JobStore (J1–J10) over the shared state.
 type jobStore struct{ db *db }
 
-var _ stores.JobStore = jobStore{}
+var (
+	_ stores.JobStore          = jobStore{}
+	_ stores.RecordedCompleter = jobStore{}
+)
 
 func sortJobs[J any](js []J, less func(a, b J) bool) {
 	slices.SortFunc(js, func(a, b J) int {
@@ -326,6 +329,48 @@ func (s jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.
 	t := s.db.jobs
 	return t.eachRef(refs, func(j *jobRow, ref stores.Ref) error {
 		return t.finish(j, ref, stores.StatusCompleted, nil, now)
+	}), nil
+}
+
+// CompleteRecorded implements stores.RecordedCompleter (J5, L1): the
+// records are staged before the locks, then filed and the batch completed
+// under both (mu, then recMu), so no call sees the records without the
+// completions or the other way round. A duplicate record ID takes the
+// batch's records back out before any job changes.
+func (s jobStore) CompleteRecorded(ctx context.Context, b stores.CompletedBatch) ([]error, error) {
+	if err := ctx.Err(); err != nil { // before any work (E2)
+		return nil, err
+	}
+	d := s.db
+	logs := d.reserve.logStages.get(len(b.Logs))
+	defer d.reserve.logStages.put(logs)
+	stageRecords(logs, b.Logs, logEntryID, logEntryJobID, fillLog)
+	hist := d.reserve.histStages.get(len(b.History))
+	defer d.reserve.histStages.put(hist)
+	stageRecords(hist, b.History, historyID, historyJobID, fillHistory)
+	d.reserve.refill()
+	defer d.reserve.refill()
+	if err := d.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer d.mu.Unlock()
+	d.recMu.Lock() // after mu (lock order)
+	defer d.recMu.Unlock()
+	logSeq := d.logs.seq
+	if len(b.Logs) > 0 {
+		if err := appendStaged(d.logs, logs, b.Logs, logEntryID, logEntryJobID, placeLog); err != nil {
+			return nil, err
+		}
+	}
+	if len(b.History) > 0 {
+		if err := appendStaged(d.history, hist, b.History, historyID, historyJobID, placeHistory); err != nil {
+			unappend(d.logs, b.Logs, logEntryID, logSeq)
+			return nil, err
+		}
+	}
+	t := d.jobs
+	return t.eachRef(b.Refs, func(j *jobRow, ref stores.Ref) error {
+		return t.finish(j, ref, stores.StatusCompleted, nil, b.Now)
 	}), nil
 }
 

@@ -38,13 +38,17 @@ var _ stores.LogStore = logStore{}
 // The entries are read into records before the lock (appendRecords).
 func (s logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
 	return appendRecords(ctx, s.db, &s.db.reserve.logStages, func(d *db) *logTable { return d.logs },
-		entries, logEntryID, logEntryJobID,
-		func(e *stores.LogEntry, r *logRec, text []byte) []byte {
-			r.setAt(instantOf(e.Timestamp))
-			return r.stageText(text, e.Level, e.Message, e.Exception)
-		},
-		func(_ *logTable, l list[logRec, *logRec], slot uint32) { l.insertAfter(*l.tail, slot) })
+		entries, logEntryID, logEntryJobID, fillLog, placeLog)
 }
+
+// fillLog stages an entry's record; placeLog links it last in its job's
+// list (written order).
+func fillLog(e *stores.LogEntry, r *logRec, text []byte) []byte {
+	r.setAt(instantOf(e.Timestamp))
+	return r.stageText(text, e.Level, e.Message, e.Exception)
+}
+
+func placeLog(_ *logTable, l list[logRec, *logRec], slot uint32) { l.insertAfter(*l.tail, slot) }
 
 func logEntryID(e *stores.LogEntry) string    { return e.ID }
 func logEntryJobID(e *stores.LogEntry) string { return e.JobID }

@@ -162,10 +162,7 @@ func appendStaged[T any, R any, P recordPtr[R]](t *recordTable[R, P], st *batchS
 		slot := t.rows.alloc()
 		if !t.ids.insert(staged.id(), id(batch[i]), slot) {
 			t.rows.release(slot)
-			for _, back := range batch[:i] {
-				s, _ := t.ids.get(id(back))
-				t.remove(s)
-			}
+			unappend(t, batch[:i], id, seq0)
 			left := 0
 			for j := i; j < len(st.recs); j++ {
 				left += P(&st.recs[j]).head().lens.total()
@@ -173,7 +170,6 @@ func appendStaged[T any, R any, P recordPtr[R]](t *recordTable[R, P], st *batchS
 			if t.text.free(base, left) {
 				t.compactText()
 			}
-			t.seq = seq0
 			return fmt.Errorf("%s %s: %w", t.kind, id(batch[i]), stores.ErrAlreadyExists)
 		}
 		r := t.at(slot)
@@ -193,6 +189,17 @@ func appendStaged[T any, R any, P recordPtr[R]](t *recordTable[R, P], st *batchS
 		}
 	}
 	return nil
+}
+
+// unappend takes the records of batch, all stored by the last
+// appendStaged, back out and sets the insertion counter back to seq0,
+// where it was before that batch.
+func unappend[T any, R any, P recordPtr[R]](t *recordTable[R, P], batch []*T, id func(*T) string, seq0 uint64) {
+	for _, x := range batch {
+		s, _ := t.ids.get(id(x))
+		t.remove(s)
+	}
+	t.seq = seq0
 }
 
 // remove deletes the record at slot from the table and every index.

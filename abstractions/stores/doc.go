@@ -21,6 +21,6 @@
 //
 // Drivers implement Driver and Backend, and register themselves from an init
 // function with Register. Optional abilities (Migrator, Pinger, and
-// FreshEnqueuer on a JobStore) are separate interfaces found by type
-// assertion, as in database/sql.
+// FreshEnqueuer and RecordedCompleter on a JobStore) are separate
+// interfaces found by type assertion, as in database/sql.
 package stores

@@ -303,6 +303,19 @@ type FreshEnqueuer interface {
 	EnqueueFresh(ctx context.Context, jobs []*Job) error
 }
 
+// RecordedCompleter is an optional JobStore ability: Store.CompleteRecorded
+// in one transaction. The batch's refs complete as CompleteMany completes
+// them (J5), and its log lines and history rows are stored as
+// LogStore.Append and HistoryStore.AppendMany store them (L1), all in one
+// atomic step: when the call returns an error nothing of it is stored, and
+// a crash part way leaves neither a history row without its completion nor
+// a completion without its rows. A stale or missing ref is reported in its
+// result entry, as CompleteMany reports it, and does not stop the rest:
+// the records of that attempt are stored, since it ran.
+type RecordedCompleter interface {
+	CompleteRecorded(ctx context.Context, b CompletedBatch) ([]error, error)
+}
+
 // Pinger is an optional Backend ability: check that the backend is reachable.
 type Pinger interface {
 	Ping(ctx context.Context) error

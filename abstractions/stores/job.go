@@ -137,6 +137,16 @@ type Ref struct {
 // Ref returns the reference to j's current attempt.
 func (j *Job) Ref() Ref { return Ref{ID: j.ID, Attempt: j.Attempt} }
 
+// CompletedBatch is what a worker reports for a batch of attempts that
+// succeeded: the refs to complete at Now (J5) and the log lines and history
+// rows the attempts wrote (L1). Logs and History may be empty.
+type CompletedBatch struct {
+	Refs    []Ref
+	Logs    []*LogEntry
+	History []*JobHistory
+	Now     time.Time
+}
+
 // Due reports whether the pending job j may be dispatched at now.
 func (j *Job) Due(now time.Time) bool {
 	return j.Status == StatusPending && (j.ScheduledAt.IsZero() || !j.ScheduledAt.After(now))

@@ -35,17 +35,22 @@ func (h *historyStore) AppendMany(ctx context.Context, rows []*JobHistory) error
 	if c.err == nil {
 		c.reserveIDs(emptyIDs(rows, func(r *JobHistory) string { return r.ID }))
 	}
-	for i, r := range rows {
-		if r == nil {
-			c.fail(indexed("rows", i), "must not be nil")
-			continue
-		}
-		c.history(at("rows", i), r)
-	}
+	c.historyRows("rows", rows)
 	if c.err != nil {
 		return c.err
 	}
 	return h.d.AppendMany(ctx, rows)
+}
+
+// historyRows checks and normalises a batch of attempt rows (L1).
+func (c *checker) historyRows(field string, rows []*JobHistory) {
+	for i, r := range rows {
+		if r == nil {
+			c.fail(indexed(field, i), "must not be nil")
+			continue
+		}
+		c.history(at(field, i), r)
+	}
 }
 
 // history checks and normalises one attempt row (L1).
@@ -110,13 +115,22 @@ func (l *logStore) Append(ctx context.Context, entries []*LogEntry) error {
 	if c.err == nil {
 		c.reserveIDs(emptyIDs(entries, func(e *LogEntry) string { return e.ID }))
 	}
-	now := l.s.now()
+	c.logEntries("entries", entries, l.s.now())
+	if c.err != nil {
+		return c.err
+	}
+	return l.d.Append(ctx, entries)
+}
+
+// logEntries checks and normalises a batch of log lines (L1); an empty
+// Timestamp becomes now.
+func (c *checker) logEntries(field string, entries []*LogEntry, now time.Time) {
 	for i, e := range entries {
 		if e == nil {
-			c.fail(indexed("entries", i), "must not be nil")
+			c.fail(indexed(field, i), "must not be nil")
 			continue
 		}
-		saved := c.enter(at("entries", i))
+		saved := c.enter(at(field, i))
 		c.newID("ID", &e.ID)
 		c.id("JobID", &e.JobID)
 		if e.Timestamp.IsZero() {
@@ -128,10 +142,6 @@ func (l *logStore) Append(ctx context.Context, entries []*LogEntry) error {
 		c.text("Exception", e.Exception, MaxTextLen)
 		c.leave(saved)
 	}
-	if c.err != nil {
-		return c.err
-	}
-	return l.d.Append(ctx, entries)
 }
 
 func (l *logStore) List(ctx context.Context, jobID, cursor string, limit int) (LogPage, error) {

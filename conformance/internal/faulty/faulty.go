@@ -34,15 +34,19 @@ const (
 	// entries, as a driver that stores the pointers it is given would
 	// (breaks L1: a caller reusing its structs rewrites the stored log).
 	KeepsLogEntries Variant = "keeps-log-entries"
+	// RecordedInSteps makes CompleteRecorded three writes, completion
+	// first, as a driver that runs them outside one transaction would
+	// (breaks L1 and J5: a failed call leaves completions and log lines).
+	RecordedInSteps Variant = "recorded-in-steps"
 )
 
 // Variants lists every planted bug.
-var Variants = []Variant{DoubleDispatch, RenewIgnoresTerm, StaleComplete, FreshOneByOne, KeepsLogEntries}
+var Variants = []Variant{DoubleDispatch, RenewIgnoresTerm, StaleComplete, FreshOneByOne, KeepsLogEntries, RecordedInSteps}
 
 // Wrap returns b with the bug v planted. The result owns b: closing it
 // closes b.
 func Wrap(b stores.Backend, v Variant) stores.Backend {
-	fb := &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), v: v}, nodes: &nodes{NodeStore: b.Nodes(), v: v}}
+	fb := &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), b: b, v: v}, nodes: &nodes{NodeStore: b.Nodes(), v: v}}
 	if v == KeepsLogEntries {
 		fb.logs = &logs{LogStore: b.Logs(), kept: map[string]*stores.LogEntry{}}
 	}
@@ -53,7 +57,7 @@ func Wrap(b stores.Backend, v Variant) stores.Backend {
 // sees it: its Dispatch never gets Start, so it leaves the jobs dispatched.
 // The portable layer must make up for it.
 func WithoutStart(b stores.Backend) stores.Backend {
-	return &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), dropStart: true}, nodes: &nodes{NodeStore: b.Nodes()}}
+	return &backend{Backend: b, jobs: &jobs{JobStore: b.Jobs(), b: b, dropStart: true}, nodes: &nodes{NodeStore: b.Nodes()}}
 }
 
 type backend struct {
@@ -106,6 +110,7 @@ func (l *logs) List(ctx context.Context, jobID, cursor string, limit int) (store
 
 type jobs struct {
 	stores.JobStore
+	b         stores.Backend // the wrapped one, for RecordedInSteps
 	v         Variant
 	dropStart bool // WithoutStart
 	mu        sync.Mutex
@@ -142,6 +147,23 @@ func (j *jobs) EnqueueFresh(ctx context.Context, batch []*stores.Job) error {
 		}
 	}
 	return nil
+}
+
+// CompleteRecorded passes the call on to a wrapped stores.RecordedCompleter
+// (the tests wrap inmemory, which is one); RecordedInSteps runs it as three
+// writes instead.
+func (j *jobs) CompleteRecorded(ctx context.Context, b stores.CompletedBatch) ([]error, error) {
+	if rc, ok := j.JobStore.(stores.RecordedCompleter); ok && j.v != RecordedInSteps {
+		return rc.CompleteRecorded(ctx, b)
+	}
+	res, err := j.JobStore.CompleteMany(ctx, b.Refs, b.Now)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.b.Logs().Append(ctx, b.Logs); err != nil {
+		return nil, err
+	}
+	return res, j.b.History().AppendMany(ctx, b.History)
 }
 
 func (j *jobs) Complete(ctx context.Context, ref stores.Ref, now time.Time) error {
