@@ -50,6 +50,22 @@ type rowFunc func(i int, dst []any) []any
 // through database/sql each value of each row was converted and checked on
 // its own, a sixth of the client's CPU in an insert phase (pprof).
 func (b *backend) copyBatch(ctx context.Context, query string, n int, row rowFunc) error {
+	return b.onCopyConn(ctx, func(conn pqConn) error {
+		return inDriverTx(ctx, conn, func() error { return copyRows(ctx, conn, query, n, row) })
+	})
+}
+
+// pqConn is what the COPY paths use of a lib/pq connection.
+type pqConn interface {
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+}
+
+// onCopyConn runs f on a lib/pq connection of the pool, at the driver
+// level, holding one of the copySlots. A connection left unusable by a
+// failure is marked bad by lib/pq, and the pool drops it.
+func (b *backend) onCopyConn(ctx context.Context, f func(conn pqConn) error) error {
 	select {
 	case b.copySlots <- struct{}{}:
 	case <-ctx.Done():
@@ -61,8 +77,28 @@ func (b *backend) copyBatch(ctx context.Context, query string, n int, row rowFun
 		return b.wrap(ctx, err)
 	}
 	defer c.Close()
-	err = c.Raw(func(dc any) error { return copyOnConn(ctx, dc, query, n, row) })
+	err = c.Raw(func(dc any) error {
+		conn, ok := dc.(pqConn)
+		if !ok {
+			return fmt.Errorf("ent: COPY needs lib/pq, the connection is a %T", dc)
+		}
+		return f(conn)
+	})
 	return b.wrap(ctx, err)
+}
+
+// inDriverTx runs f in a transaction on conn and commits it when f returns
+// nil.
+func inDriverTx(ctx context.Context, conn pqConn, f func() error) (err error) {
+	tx, err := conn.BeginTx(ctx, driver.TxOptions{})
+	if err != nil {
+		return err
+	}
+	if err := f(); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // copyStream is lib/pq's COPY statement: CopyData sends raw lines of the
@@ -73,30 +109,13 @@ type copyStream interface {
 	Exec(args []driver.Value) (driver.Result, error)
 }
 
-// copyChunk is how many bytes of rows copyOnConn gathers per CopyData call,
+// copyChunk is how many bytes of rows copyRows gathers per CopyData call,
 // under lib/pq's 64 KiB message buffer.
 const copyChunk = 60 << 10
 
-// copyOnConn runs copyBatch's transaction on a lib/pq connection. A
-// connection left unusable by a failure is marked bad by lib/pq, and the
-// pool drops it.
-func copyOnConn(ctx context.Context, dc any, query string, n int, row rowFunc) (err error) {
-	conn, ok := dc.(interface {
-		driver.ConnBeginTx
-		driver.ConnPrepareContext
-	})
-	if !ok {
-		return fmt.Errorf("ent: COPY needs lib/pq, the connection is a %T", dc)
-	}
-	tx, err := conn.BeginTx(ctx, driver.TxOptions{})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
+// copyRows streams n rows with query (one of the COPY statements) on conn,
+// in the transaction open there, and fails unless the server stored all.
+func copyRows(ctx context.Context, conn pqConn, query string, n int, row rowFunc) error {
 	st, err := conn.PrepareContext(ctx, query)
 	if err != nil {
 		return err
@@ -141,7 +160,7 @@ func copyOnConn(ctx context.Context, dc any, query string, n int, row rowFunc) (
 	if stored != int64(n) {
 		return fmt.Errorf("ent: COPY stored %d of %d rows", stored, n)
 	}
-	return tx.Commit()
+	return nil
 }
 
 // appendCopyValue appends v, one value of a row of jobArgs or of the log
@@ -229,43 +248,62 @@ var (
 // reports a bad connection only before a statement runs, so database/sql's
 // retry of a prepared statement never runs an INSERT twice (see execOnce).
 func (b *backend) insertSQLite(ctx context.Context, ins *sqliteInsert, n int, row rowFunc) error {
-	full, err := b.prepared(ctx, ins.full)
+	st, err := b.sqliteStmts(ctx, ins)
 	if err != nil {
 		return b.wrap(ctx, err)
+	}
+	if n <= sqliteInsertRows {
+		return b.wrap(ctx, st.insert(ctx, onceExecer{b.db}, func(s *sql.Stmt) *sql.Stmt { return s }, 0, n, row))
+	}
+	return b.inTx(ctx, func(tx *sql.Tx) error { return st.insertTx(ctx, tx, n, row) })
+}
+
+// sqliteStmts are the prepared statements of an sqliteInsert.
+type sqliteStmts struct {
+	ins       *sqliteInsert
+	full, one *sql.Stmt
+}
+
+// sqliteStmts prepares the statements of ins, once per backend. Call it
+// before a transaction begins (see prepared).
+func (b *backend) sqliteStmts(ctx context.Context, ins *sqliteInsert) (sqliteStmts, error) {
+	full, err := b.prepared(ctx, ins.full)
+	if err != nil {
+		return sqliteStmts{}, err
 	}
 	one, err := b.prepared(ctx, ins.one)
 	if err != nil {
-		return b.wrap(ctx, err)
+		return sqliteStmts{}, err
 	}
-	// insert runs the INSERT of rows [start, end): a prepared one when its
-	// size has one (stmt turns it into the statement of ex), else one
-	// built for it.
-	insert := func(ex execer, stmt func(*sql.Stmt) *sql.Stmt, start, end int) error {
-		args := make([]any, 0, (end-start)*ins.cols)
-		for i := start; i < end; i++ {
-			args = row(i, args)
+	return sqliteStmts{ins, full, one}, nil
+}
+
+// insertTx stores n rows in tx, sqliteInsertRows per statement.
+func (st sqliteStmts) insertTx(ctx context.Context, tx *sql.Tx, n int, row rowFunc) error {
+	inTx := func(s *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, s) }
+	for start := 0; start < n; start += sqliteInsertRows {
+		if err := st.insert(ctx, tx, inTx, start, min(start+sqliteInsertRows, n), row); err != nil {
+			return err
 		}
-		var err error
-		switch end - start {
-		case sqliteInsertRows:
-			_, err = stmt(full).ExecContext(ctx, args...)
-		case 1:
-			_, err = stmt(one).ExecContext(ctx, args...)
-		default:
-			_, err = ex.ExecContext(ctx, multiRowInsert(ins.prefix, DialectSQLite, end-start, ins.cols), args...)
-		}
-		return err
 	}
-	if n <= sqliteInsertRows {
-		return b.wrap(ctx, insert(onceExecer{b.db}, func(s *sql.Stmt) *sql.Stmt { return s }, 0, n))
+	return nil
+}
+
+// insert runs the INSERT of rows [start, end): a prepared one when its size
+// has one (stmt turns it into the statement of ex), else one built for it.
+func (st sqliteStmts) insert(ctx context.Context, ex execer, stmt func(*sql.Stmt) *sql.Stmt, start, end int, row rowFunc) error {
+	args := make([]any, 0, (end-start)*st.ins.cols)
+	for i := start; i < end; i++ {
+		args = row(i, args)
 	}
-	return b.inTx(ctx, func(tx *sql.Tx) error {
-		inTx := func(s *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, s) }
-		for start := 0; start < n; start += sqliteInsertRows {
-			if err := insert(tx, inTx, start, min(start+sqliteInsertRows, n)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	var err error
+	switch end - start {
+	case sqliteInsertRows:
+		_, err = stmt(st.full).ExecContext(ctx, args...)
+	case 1:
+		_, err = stmt(st.one).ExecContext(ctx, args...)
+	default:
+		_, err = ex.ExecContext(ctx, multiRowInsert(st.ins.prefix, DialectSQLite, end-start, st.ins.cols), args...)
+	}
+	return err
 }

@@ -415,11 +415,20 @@ func (s *jobStore) transitionMany(ctx context.Context, query, allQuery, byRowQue
 			return make([]error, len(refs)), nil
 		}
 	}
+	return s.transitionRows(ctx, s.b.db, s.b.rdb, retryDeadlock, query, byRowQuery, refs, what, args[:fixed:fixed])
+}
+
+// transitionRows runs byRowQuery (when set) and query of transitionMany on
+// ex, each statement through run, with the fixed arguments args (now,
+// extra); the refs not changed are told apart by a read on rd. Outside a
+// transaction run is retryDeadlock; inside one it runs the statement once,
+// since an aborted PostgreSQL transaction cannot run it again.
+func (s *jobStore) transitionRows(ctx context.Context, ex, rd execer, run func(func() error) error, query, byRowQuery string, refs []stores.Ref, what string, args []any) ([]error, error) {
 	transition := func(query string, refs []stores.Ref) (map[stores.Ref]bool, error) {
 		var done map[stores.Ref]bool
-		err := retryDeadlock(func() error {
+		err := run(func() error {
 			var err error
-			done, err = s.b.refSet(ctx, s.b.db, query, len(refs), append(args[:fixed:fixed], s.b.refArgs(refs)...)...)
+			done, err = s.b.refSet(ctx, ex, query, len(refs), append(args, s.b.refArgs(refs)...)...)
 			return err
 		})
 		return done, err
@@ -463,7 +472,7 @@ func (s *jobStore) transitionMany(ctx context.Context, query, allQuery, byRowQue
 	exists := map[string]bool{}
 	if len(missed) > 0 { // empty when only repeats of changed refs are left
 		var err error
-		if exists, err = s.b.idSet(ctx, s.b.rdb, s.b.q.existingJobIDs, s.b.listArg(missed)); err != nil {
+		if exists, err = s.b.idSet(ctx, rd, s.b.q.existingJobIDs, s.b.listArg(missed)); err != nil {
 			return nil, err
 		}
 	}

@@ -165,7 +165,7 @@ RETURNING jobs.id, jobs.attempt`,
 FROM unnest($3::uuid[], $4::bigint[]) AS ref(ref_id, ref_attempt)
 WHERE jobs.id = ref.ref_id AND jobs.attempt = ref.ref_attempt AND jobs.status = 'dispatched'
 RETURNING jobs.id, jobs.attempt`,
-	completeJobsByRow: pgByRow(`status = 'completed', completed_at = $1`, `IN ('dispatched', 'running')`, 2),
+	completeJobsByRow: pgByRow(pgCompleteSet, pgInFlight, 2),
 	markJobsRunningByRow: pgByRow(`status = 'running', started_at = $1, worker_id = CASE WHEN $2 = '' THEN worker_id ELSE $2 END`,
 		`= 'dispatched'`, 3),
 	existingJobIDs:  `SELECT id FROM jobs WHERE id = ANY($1::uuid[])`,
@@ -221,6 +221,12 @@ WHERE jobs.ctid = due.due_ctid
 RETURNING ` + jobColumns
 }
 
+// The SET and status test of PostgreSQL's completions.
+const (
+	pgCompleteSet = `status = 'completed', completed_at = $1`
+	pgInFlight    = `IN ('dispatched', 'running')`
+)
+
 // pgByRow is a set-based transition of the jobs whose (id, attempt) are in
 // parameters $refs and $refs+1 and whose status passes statusTest: set,
 // returning (id, attempt) of each changed row. The lateral subquery makes
@@ -233,14 +239,21 @@ RETURNING ` + jobColumns
 // another transaction changed after the snapshot fails the ctid test on
 // recheck and is left unchanged, for completeJobs to decide.
 func pgByRow(set, statusTest string, refs int) string {
+	return pgByRowAll(set, statusTest, refs) + `
+RETURNING id, attempt`
+}
+
+// pgByRowAll is pgByRow without RETURNING, for a caller that needs only
+// the row count: CompleteRecorded's transaction goes on only when every
+// ref moved.
+func pgByRowAll(set, statusTest string, refs int) string {
 	ids, attempts := "$"+strconv.Itoa(refs), "$"+strconv.Itoa(refs+1)
 	return `UPDATE jobs SET ` + set + `
 WHERE ctid = ANY(ARRAY(
 	SELECT probe.ctid FROM unnest(` + ids + `::uuid[], ` + attempts + `::bigint[]) AS ref(ref_id, ref_attempt)
 	CROSS JOIN LATERAL (SELECT ctid FROM jobs WHERE id = ref.ref_id AND attempt = ref.ref_attempt
 		AND (status || '') ` + statusTest + ` OFFSET 0) AS probe))
-	AND status ` + statusTest + `
-RETURNING id, attempt`
+	AND status ` + statusTest
 }
 
 // sqliteQueries. "UPDATE OR FAIL" appears only in statements the store runs

@@ -1,9 +1,14 @@
 package ent_test
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/lib/pq"
 
 	"github.com/orchestrix/persistence/abstractions/stores"
 )
@@ -19,33 +24,11 @@ func TestJ1_EnqueueManySurvivesKilledConnection(t *testing.T) {
 	ctx := t.Context()
 	b, st, app := openNamedPostgres(t, "orchestrix_kill_", url.Values{"max_open_conns": {"1"}})
 
-	// The killer waits until the store's connection has been running the
-	// batch's statement for a while (so part of the batch is written: on
-	// PostgreSQL one INSERT … SELECT FROM unnest holds the whole batch),
-	// then terminates it.
-	// killDuring terminates the batch's backend once its statement has been
-	// running for a few milliseconds, until stop is closed.
+	// The killer terminates the store's connection once its statement has
+	// been running for a few milliseconds (so part of the batch is written:
+	// on PostgreSQL one INSERT … SELECT FROM unnest holds the whole batch).
 	killDuring := func(stop <-chan struct{}) <-chan bool {
-		struck := make(chan bool, 1)
-		go func() {
-			for {
-				select {
-				case <-stop:
-					struck <- false
-					return
-				default:
-				}
-				var ok bool
-				err := admin.QueryRowContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-WHERE application_name = $1 AND state = 'active' AND now() - query_start > interval '5 milliseconds'`, app).Scan(&ok)
-				if err == nil && ok {
-					struck <- true
-					return
-				}
-				time.Sleep(time.Millisecond)
-			}
-		}()
-		return struck
+		return terminateWhen(ctx, admin, app, "now() - query_start > interval '5 milliseconds'", time.Millisecond, stop)
 	}
 
 	created := time.Now().Add(-time.Hour)
@@ -108,6 +91,32 @@ WHERE application_name = $1 AND state = 'active' AND now() - query_start > inter
 	}
 }
 
+// terminateWhen terminates the active backend of application app once
+// cond (SQL over pg_stat_activity) holds for it, polling every poll, until
+// stop is closed. The channel says whether it terminated one.
+func terminateWhen(ctx context.Context, admin *sql.DB, app, cond string, poll time.Duration, stop <-chan struct{}) <-chan bool {
+	struck := make(chan bool, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				struck <- false
+				return
+			default:
+			}
+			var ok bool
+			err := admin.QueryRowContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE application_name = $1 AND state = 'active' AND `+cond, app).Scan(&ok)
+			if err == nil && ok {
+				struck <- true
+				return
+			}
+			time.Sleep(poll)
+		}
+	}()
+	return struck
+}
+
 func idsArray(jobs []*stores.Job) string {
 	s := "{"
 	for i, j := range jobs {
@@ -117,4 +126,96 @@ func idsArray(jobs []*stores.Job) string {
 		s += j.ID
 	}
 	return s + "}"
+}
+
+// TestJ5_CompleteRecordedSurvivesKilledConnection is the crash between the
+// steps of Store.CompleteRecorded on PostgreSQL (J5, L1): the backend is
+// terminated while it streams the history rows, after the batch's
+// completion and log lines were written in the same transaction. A call
+// that fails must leave every job of its batch running at its attempt and
+// no log line or history row of it; a call the kill missed (it landed
+// after the COPY) must have stored all of it. The store works on after.
+func TestJ5_CompleteRecordedSurvivesKilledConnection(t *testing.T) {
+	admin := requirePostgres(t)
+	ctx := t.Context()
+	b, st, app := openNamedPostgres(t, "orchestrix_kill_", url.Values{"max_open_conns": {"1"}})
+
+	// batch dispatches n fresh jobs and returns the call that completes
+	// them with a log line and a history row each.
+	const n = stores.MaxBatch
+	batch := func() stores.CompletedBatch {
+		t.Helper()
+		jobs := make([]*stores.Job, n)
+		for i := range jobs {
+			jobs[i] = &stores.Job{Type: "kill", Queue: "q"}
+		}
+		if err := st.Jobs().EnqueueMany(ctx, jobs); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		got, err := st.Jobs().Dispatch(ctx, stores.DispatchParams{Limit: n, Now: now, WorkerID: "w", Start: true})
+		if err != nil || len(got) != n {
+			t.Fatalf("Dispatch: %d jobs, %v", len(got), err)
+		}
+		c := stores.CompletedBatch{Now: now}
+		for _, j := range got {
+			c.Refs = append(c.Refs, j.Ref())
+			c.Logs = append(c.Logs, &stores.LogEntry{JobID: j.ID, Timestamp: now, Level: "info", Message: "a line long enough to take the COPY a while"})
+			c.History = append(c.History, &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: "w",
+				StartedAt: now.Add(-time.Second), CompletedAt: now, Status: stores.StatusCompleted, Duration: time.Second})
+		}
+		return c
+	}
+	// stored counts the batch's jobs completed, log lines and history rows.
+	stored := func(c stores.CompletedBatch) (completed, logs, rows int) {
+		t.Helper()
+		ids := make([]string, len(c.Refs))
+		for i, r := range c.Refs {
+			ids[i] = r.ID
+		}
+		q := fmt.Sprintf(`SELECT (SELECT count(*) FROM %[1]s.jobs WHERE id = ANY($1::uuid[]) AND status = 'completed'),
+	(SELECT count(*) FROM %[1]s.log_entries WHERE job_id = ANY($1::uuid[])),
+	(SELECT count(*) FROM %[1]s.job_history WHERE job_id = ANY($1::uuid[]))`, b.schema)
+		if err := admin.QueryRowContext(ctx, q, pq.StringArray(ids)).Scan(&completed, &logs, &rows); err != nil {
+			t.Fatal(err)
+		}
+		return completed, logs, rows
+	}
+
+	failed := 0
+	for try := 1; try <= 20 && failed == 0; try++ {
+		c := batch()
+		stop := make(chan struct{})
+		struck := terminateWhen(ctx, admin, app, "query LIKE 'COPY job_history%'", 200*time.Microsecond, stop)
+		_, err := st.CompleteRecorded(ctx, c)
+		close(stop)
+		<-struck
+		completed, logs, rows := stored(c)
+		if err != nil {
+			failed++
+			t.Logf("try %d: CompleteRecorded on a terminated connection: %v", try, err)
+			if completed != 0 || logs != 0 || rows != 0 {
+				t.Fatalf("after the failed call %d jobs of its batch are completed, %d log lines and %d history rows stored: not one step", completed, logs, rows)
+			}
+		} else if completed != n || logs != n || rows != n {
+			t.Fatalf("try %d succeeded with %d of %d jobs completed, %d log lines, %d history rows", try, completed, n, logs, rows)
+		}
+	}
+	if failed == 0 {
+		t.Fatalf("pg_terminate_backend never cut a CompleteRecorded in its history COPY")
+	}
+
+	c := batch()
+	res, err := st.CompleteRecorded(ctx, c)
+	if err != nil {
+		t.Fatalf("the next call after the kill failed: %v", err)
+	}
+	for i, e := range res {
+		if e != nil {
+			t.Fatalf("result %d of the next call: %v", i, e)
+		}
+	}
+	if completed, logs, rows := stored(c); completed != n || logs != n || rows != n {
+		t.Fatalf("after the next call %d of %d jobs are completed, %d log lines and %d history rows stored", completed, n, logs, rows)
+	}
 }

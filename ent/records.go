@@ -39,17 +39,28 @@ func (s *historyStore) Append(ctx context.Context, h *stores.JobHistory) error {
 // prepared multi-row INSERTs (insertSQLite). A duplicate id, stored or
 // within rows, violates the primary key: ErrAlreadyExists, nothing stored.
 func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory) error {
-	row := func(i int, dst []any) []any {
+	switch {
+	case s.b.cfg.Dialect == DialectSQLite:
+		return s.b.insertSQLite(ctx, &sqliteHistoryInsert, len(rows), historyRow(rows))
+	case len(rows) >= copyMinRows:
+		return s.b.copyBatch(ctx, copyHistory, len(rows), historyRow(rows))
+	}
+	_, err := s.b.db.ExecContext(ctx, insertHistoryUnnest, historyArrays(rows)...)
+	return s.b.wrap(ctx, err)
+}
+
+// historyRow is the rowFunc of history rows, in copyHistory's and
+// insertHistoryRows' column order.
+func historyRow(rows []*stores.JobHistory) rowFunc {
+	return func(i int, dst []any) []any {
 		h := rows[i]
 		return append(dst, h.ID, h.JobID, h.Attempt, h.WorkerID, timeArg(h.StartedAt), timeArg(h.CompletedAt),
 			string(h.Status), h.Error, ms(h.Duration))
 	}
-	switch {
-	case s.b.cfg.Dialect == DialectSQLite:
-		return s.b.insertSQLite(ctx, &sqliteHistoryInsert, len(rows), row)
-	case len(rows) >= copyMinRows:
-		return s.b.copyBatch(ctx, copyHistory, len(rows), row)
-	}
+}
+
+// historyArrays are insertHistoryUnnest's parameters: one array per column.
+func historyArrays(rows []*stores.JobHistory) []any {
 	n := len(rows)
 	var (
 		ids, jobIDs, workers, statuses, errs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -59,10 +70,8 @@ func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory
 		ids[i], jobIDs[i], workers[i], statuses[i], errs[i] = h.ID, h.JobID, h.WorkerID, string(h.Status), h.Error
 		attempts[i], started[i], completed[i], durs[i] = int64(h.Attempt), unixMicro(h.StartedAt), unixMicro(h.CompletedAt), ms(h.Duration)
 	}
-	_, err := s.b.db.ExecContext(ctx, insertHistoryUnnest, pq.StringArray(ids), pq.StringArray(jobIDs),
-		pq.Int64Array(attempts), pq.StringArray(workers), pq.Int64Array(started), pq.Int64Array(completed),
-		pq.StringArray(statuses), pq.StringArray(errs), pq.Int64Array(durs))
-	return s.b.wrap(ctx, err)
+	return []any{pq.StringArray(ids), pq.StringArray(jobIDs), pq.Int64Array(attempts), pq.StringArray(workers),
+		pq.Int64Array(started), pq.Int64Array(completed), pq.StringArray(statuses), pq.StringArray(errs), pq.Int64Array(durs)}
 }
 
 // unixMicro is the microsecond parameter of an optional time: 0 for the
@@ -116,23 +125,34 @@ type logStore struct{ b *backend }
 // stream order), a smaller one with one multi-row INSERT; on SQLite
 // prepared multi-row INSERTs (insertSQLite).
 func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
-	row := func(i int, dst []any) []any {
+	switch {
+	case s.b.cfg.Dialect == DialectSQLite:
+		return s.b.insertSQLite(ctx, &sqliteLogInsert, len(entries), logRow(entries))
+	case len(entries) >= copyMinRows:
+		return s.b.copyBatch(ctx, copyLogEntries, len(entries), logRow(entries))
+	}
+	return s.b.wrap(ctx, insertLogsPostgres(ctx, s.b.db, entries))
+}
+
+// logRow is the rowFunc of log entries, in copyLogEntries' and
+// insertLogEntries' column order.
+func logRow(entries []*stores.LogEntry) rowFunc {
+	return func(i int, dst []any) []any {
 		e := entries[i]
 		return append(dst, e.ID, e.JobID, e.Timestamp.UTC(), e.Level, e.Message, e.Exception)
 	}
-	switch {
-	case s.b.cfg.Dialect == DialectSQLite:
-		return s.b.insertSQLite(ctx, &sqliteLogInsert, len(entries), row)
-	case len(entries) >= copyMinRows:
-		return s.b.copyBatch(ctx, copyLogEntries, len(entries), row)
-	}
+}
+
+// insertLogsPostgres stores entries with one multi-row INSERT, which
+// numbers them (seq) in the order of its VALUES.
+func insertLogsPostgres(ctx context.Context, ex execer, entries []*stores.LogEntry) error {
+	row := logRow(entries)
 	args := make([]any, 0, logEntryColumnCount*len(entries))
 	for i := range entries {
 		args = row(i, args)
 	}
-	query := multiRowInsert(insertLogEntries, DialectPostgres, len(entries), logEntryColumnCount)
-	_, err := s.b.db.ExecContext(ctx, query, args...)
-	return s.b.wrap(ctx, err)
+	_, err := ex.ExecContext(ctx, multiRowInsert(insertLogEntries, DialectPostgres, len(entries), logEntryColumnCount), args...)
+	return err
 }
 
 // List pages a job's entries in written order; the cursor is the last seq.
