@@ -38,17 +38,23 @@ func TestBurndownInmemoryJSON(t *testing.T) {
 	if r.InsertJobsPerSec <= 0 || r.WorkJobsPerSec <= 0 || r.Seconds <= 0 {
 		t.Fatalf("rates not measured: %+v", r)
 	}
-	for _, op := range []string{opEnqueueBatch, opDispatch, opCompleteBatch, opLogAppend, opHistoryAppend} {
+	for _, op := range []string{opEnqueueBatch, opDispatch, opCompleteRecorded} {
 		if r.Ops[op].Count == 0 {
 			t.Errorf("no latency for %s: %+v", op, r.Ops)
 		}
 	}
-	// Dispatch starts the jobs: no MarkRunningMany; one history AppendMany
-	// and CompleteMany per dispatched batch of at most 50 jobs.
-	if _, ok := r.Ops[opMarkRunning]; ok || r.MarkRunning {
-		t.Errorf("a burn-down without --mark-running called MarkRunningMany: %+v", r.Ops)
+	// Dispatch starts the jobs: no MarkRunningMany; one CompleteRecorded
+	// (the log lines, the history rows and the completion) per dispatched
+	// batch of at most 50 jobs, and none of the three calls it replaces.
+	if r.MarkRunning {
+		t.Errorf("a burn-down without --mark-running reports MarkRunning")
 	}
-	if n := r.Ops[opCompleteBatch].Count; n < 10 || n > 500 || r.Ops[opHistoryAppend].Count != n || r.Ops[opEnqueueBatch].Count != 10 {
+	for _, op := range []string{opMarkRunning, opCompleteBatch, opLogAppend, opHistoryAppend} {
+		if _, ok := r.Ops[op]; ok {
+			t.Errorf("a full burn-down without --mark-running called %s: %+v", op, r.Ops)
+		}
+	}
+	if n := r.Ops[opCompleteRecorded].Count; n < 10 || n > 500 || r.Ops[opEnqueueBatch].Count != 10 {
 		t.Errorf("operation counts: %+v", r.Ops)
 	}
 	inv := r.Invariants["terminal_once"]
@@ -77,8 +83,8 @@ func TestBurndownInsertBatchAndCallerIDs(t *testing.T) {
 	if n := r.Ops[opEnqueueBatch].Count; n != 8 {
 		t.Errorf("%d EnqueueMany calls, want 8 (500 jobs, 70 a batch)", n)
 	}
-	if n := r.Ops[opCompleteBatch].Count; n < 10 {
-		t.Errorf("%d CompleteMany calls: the work phase's batches are --batch's 50", n)
+	if n := r.Ops[opCompleteRecorded].Count; n < 10 {
+		t.Errorf("%d CompleteRecorded calls: the work phase's batches are --batch's 50", n)
 	}
 	for _, c := range []struct {
 		flag string
@@ -109,6 +115,9 @@ func TestBurndownLeanSkipsLogAndHistory(t *testing.T) {
 	}
 	if _, ok := r.Ops[opHistoryAppend]; ok {
 		t.Errorf("lean run appended history: %+v", r.Ops)
+	}
+	if _, ok := r.Ops[opCompleteRecorded]; ok {
+		t.Errorf("lean run stored records with its completions: %+v", r.Ops)
 	}
 	if n := r.Ops[opDispatch].Count; n == 0 || n != r.Ops[opCompleteBatch].Count+r.Workers {
 		t.Errorf("lean runs one Dispatch per completed batch, and one that finds nothing per worker: %+v", r.Ops)

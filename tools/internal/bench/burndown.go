@@ -139,9 +139,9 @@ feed:
 }
 
 // burndownBatch runs one worker loop: Dispatch with Start (or, with
-// --mark-running, Dispatch and then MarkRunningMany), a log line and a
-// history row per job (unless lean; one Logs().Append and one
-// History().AppendMany per batch), CompleteMany. It returns how many jobs
+// --mark-running, Dispatch and then MarkRunningMany), then CompleteMany
+// (lean) or CompleteRecorded with a log line and a history row per job
+// (full), the one call a worker makes when its batch succeeded. It returns how many jobs
 // it completed, and more = false when no due job was left. Burndown fails
 // no job, so a conflict is a store bug: it is logged for the
 // transitions_clean invariant and the job skipped.
@@ -189,8 +189,19 @@ func burndownBatch(ctx context.Context, s *stores.Store, cfg Config, queue, work
 			return 0, true, nil
 		}
 	}
-	finished := time.Now()
-	if !cfg.Lean {
+	refs = refs[:0]
+	for _, j := range got {
+		refs = append(refs, j.Ref())
+	}
+	if cfg.Lean {
+		if err := l.time(opCompleteBatch, func() (err error) {
+			results, err = s.Jobs().CompleteMany(ctx, refs, time.Now())
+			return err
+		}); err != nil {
+			return 0, false, fmt.Errorf("complete a batch of %d jobs: %w", len(refs), err)
+		}
+	} else {
+		finished := time.Now()
 		msg := "bench job ran on " + worker
 		entries, rows := bufs.reset(len(got))
 		for i, j := range got {
@@ -198,22 +209,13 @@ func burndownBatch(ctx context.Context, s *stores.Store, cfg Config, queue, work
 			*rows[i] = stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: worker, StartedAt: started,
 				CompletedAt: finished, Status: stores.StatusCompleted, Duration: finished.Sub(started)}
 		}
-		if err := l.time(opLogAppend, func() error { return s.Logs().Append(ctx, entries) }); err != nil {
-			return 0, false, fmt.Errorf("append %d log lines: %w", len(entries), err)
+		batch := stores.CompletedBatch{Refs: refs, Logs: entries, History: rows, Now: finished}
+		if err := l.time(opCompleteRecorded, func() (err error) {
+			results, err = s.CompleteRecorded(ctx, batch)
+			return err
+		}); err != nil {
+			return 0, false, fmt.Errorf("complete a batch of %d jobs with its log lines and history rows: %w", len(refs), err)
 		}
-		if err := l.time(opHistoryAppend, func() error { return s.History().AppendMany(ctx, rows) }); err != nil {
-			return 0, false, fmt.Errorf("append %d history rows: %w", len(rows), err)
-		}
-	}
-	refs = refs[:0]
-	for _, j := range got {
-		refs = append(refs, j.Ref())
-	}
-	if err := l.time(opCompleteBatch, func() (err error) {
-		results, err = s.Jobs().CompleteMany(ctx, refs, time.Now())
-		return err
-	}); err != nil {
-		return 0, false, fmt.Errorf("complete a batch of %d jobs: %w", len(refs), err)
 	}
 	done := 0
 	for i, e := range results {

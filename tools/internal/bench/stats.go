@@ -13,19 +13,22 @@ const (
 	opDispatch      = "dispatch"
 	opMarkRunning   = "mark_running_batch"
 	opCompleteBatch = "complete_batch"
-	opLogAppend     = "log_append"
-	opHistoryAppend = "history_batch"
-	opRetry         = "retry"
-	opDeadLetter    = "dead_letter"
-	opClaim         = "claim_follower"
-	opFire          = "fire_schedule"
-	opRecover       = "recover"
-	opHeartbeat     = "heartbeat"
-	opLease         = "lease"
+	// opCompleteRecorded is Store.CompleteRecorded: a batch's completion
+	// with its log lines and history rows.
+	opCompleteRecorded = "complete_recorded_batch"
+	opLogAppend        = "log_append"
+	opHistoryAppend    = "history_batch"
+	opRetry            = "retry"
+	opDeadLetter       = "dead_letter"
+	opClaim            = "claim_follower"
+	opFire             = "fire_schedule"
+	opRecover          = "recover"
+	opHeartbeat        = "heartbeat"
+	opLease            = "lease"
 )
 
 // opOrder is the order operations are printed in.
-var opOrder = []string{opEnqueueBatch, opDispatch, opMarkRunning, opCompleteBatch,
+var opOrder = []string{opEnqueueBatch, opDispatch, opMarkRunning, opCompleteBatch, opCompleteRecorded,
 	opLogAppend, opHistoryAppend, opRetry, opDeadLetter, opClaim, opFire, opRecover,
 	opHeartbeat, opLease}
 
