@@ -17,9 +17,8 @@ import (
 type jobStore struct{ b *Backend }
 
 var (
-	_ stores.JobStore          = (*jobStore)(nil)
-	_ stores.FreshEnqueuer     = (*jobStore)(nil)
-	_ stores.RecordedCompleter = (*jobStore)(nil)
+	_ stores.JobStore      = (*jobStore)(nil)
+	_ stores.FreshEnqueuer = (*jobStore)(nil)
 )
 
 func (s *jobStore) keys() []string { return s.b.k.job }
@@ -338,33 +337,6 @@ func (s *jobStore) Complete(ctx context.Context, ref stores.Ref, now time.Time) 
 
 func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
 	return s.finish(ctx, stores.StatusCompleted, refs, "", now)
-}
-
-// CompleteRecorded implements stores.RecordedCompleter with one script
-// (complete_recorded.lua): the records are stored and the batch completed
-// atomically, and a duplicate record id changes nothing (J5, L1). The
-// history rows go through the script, not appendNative's commands: one
-// round trip, at the cost of the server copying each member into Lua.
-func (s *jobStore) CompleteRecorded(ctx context.Context, c stores.CompletedBatch) ([]error, error) {
-	logs, err := logArgs(c.Logs)
-	if err != nil {
-		return nil, err
-	}
-	hist, err := newHistoryArgs(c.History)
-	if err != nil {
-		return nil, err
-	}
-	args := make([]any, 0, 4+2*len(c.Refs)+len(logs)+2+2*len(c.History))
-	args = append(args, tT(c.Now), len(c.Refs), len(c.Logs), len(c.History))
-	for _, r := range c.Refs {
-		args = append(args, r.ID, pad19(r.Attempt))
-	}
-	args = append(append(args, logs...), hist.script()...)
-	v, err := s.b.run(ctx, scriptCompleteRecorded, s.keys(), args...)
-	if err != nil {
-		return nil, err
-	}
-	return refResults(v, c.Refs, "in flight")
 }
 
 func (s *jobStore) Fail(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) error {

@@ -31,36 +31,13 @@ func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory
 	if len(rows) == 0 {
 		return nil
 	}
-	a, err := newHistoryArgs(rows)
-	if err != nil {
-		return err
-	}
-	ok, err := s.b.canHold(ctx)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return s.appendNative(ctx, a.batch, a.list, a.ids, a.members)
-	}
-	_, err = s.b.run(ctx, scriptHistoryAppendMany, s.b.k.job, a.script()...)
-	return err
-}
-
-// historyArgs are a batch of history rows as the scripts and appendNative
-// take them: a fresh batch, the completed rows' locators, and each row's
-// id and member.
-type historyArgs struct {
-	batch, list  []byte
-	ids, members []any
-}
-
-func newHistoryArgs(rows []*stores.JobHistory) (historyArgs, error) {
 	batch, err := uuidBytes(stores.NewID())
 	if err != nil {
-		return historyArgs{}, err
+		return err
 	}
-	a := historyArgs{batch: batch, ids: make([]any, len(rows)), members: make([]any, len(rows))}
+	ids := make([]any, len(rows))
 	locs := locators{size: 56, buf: make([]byte, 0, 56*len(rows))}
+	members := make([]any, len(rows))
 	size := 0
 	for _, h := range rows {
 		size += historySize(h)
@@ -70,24 +47,24 @@ func newHistoryArgs(rows []*stores.JobHistory) (historyArgs, error) {
 		start := len(buf)
 		buf, err = historyMember(buf, h, batch)
 		if err != nil {
-			return historyArgs{}, err
+			return err
 		}
 		m := buf[start:len(buf):len(buf)]
-		a.ids[i], a.members[i] = m[32:48], m
+		ids[i], members[i] = m[32:48], m
 		if !h.CompletedAt.IsZero() {
 			locs.add(m[48:56], m[:48])
 		}
 	}
-	a.list = locs.list()
-	return a, nil
-}
-
-// script is the arguments of history_append_many.lua: batch, locators,
-// ids, members.
-func (a historyArgs) script() []any {
-	args := make([]any, 0, 2+2*len(a.ids))
-	args = append(append(args, a.batch, a.list), a.ids...)
-	return append(args, a.members...)
+	ok, err := s.b.canHold(ctx)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return s.appendNative(ctx, batch, locs.list(), ids, members)
+	}
+	args := append([]any{batch, locs.list()}, ids...)
+	_, err = s.b.run(ctx, scriptHistoryAppendMany, s.b.k.job, append(args, members...)...)
+	return err
 }
 
 // appendNative stores history rows, all or none (L1), in one MULTI/EXEC of
@@ -171,19 +148,8 @@ var _ stores.LogStore = (*logStore)(nil)
 // builds one string per line (job id, batch, rest); the batch's locators go
 // as one string.
 func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
-	args, err := logArgs(entries)
-	if err != nil {
-		return err
-	}
-	_, err = s.b.run(ctx, scriptLogAppend, s.b.k.job, args...)
-	return err
-}
-
-// logArgs are the arguments of log_append.lua: the locators, then each
-// line's id, job id and rest of its member.
-func logArgs(entries []*stores.LogEntry) ([]any, error) {
 	if len(entries) > 1<<16 {
-		return nil, stores.InvalidField("entries", "has %d entries, the limit is %d", len(entries), 1<<16)
+		return stores.InvalidField("entries", "has %d entries, the limit is %d", len(entries), 1<<16)
 	}
 	n := len(entries)
 	args := make([]any, 1+3*n)
@@ -196,18 +162,19 @@ func logArgs(entries []*stores.LogEntry) ([]any, error) {
 	for i, e := range entries {
 		jid, err := uuidBytes(e.JobID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		start := len(buf)
 		if buf, err = logRest(buf, e, i); err != nil {
-			return nil, err
+			return err
 		}
 		rest := buf[start:len(buf):len(buf)]
 		args[1+i], args[1+n+i], args[1+2*n+i] = rest[2:18], jid, rest
 		locs.add(rest[18:26], jid, rest[:18])
 	}
 	args[0] = locs.list()
-	return args, nil
+	_, err := s.b.run(ctx, scriptLogAppend, s.b.k.job, args...)
+	return err
 }
 
 // List pages a job's log in written order. The cursor is the position of

@@ -86,7 +86,6 @@ var (
 	scriptHistoryAppendMany = loadRecordScript("history_append_many")
 	scriptHistoryPurge      = loadRecordScript("history_purge")
 	scriptLogAppend         = loadRecordScript("log_append")
-	scriptCompleteRecorded  = loadRecordScript("complete_recorded")
 	scriptLogPurge          = loadRecordScript("log_purge")
 	scriptDLAdd             = loadScript("dl_add")
 	scriptDLRemove          = loadScript("dl_remove")
