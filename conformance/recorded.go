@@ -124,7 +124,7 @@ func testCompleteRecorded(t T, st *stores.Store) {
 // without the duplicate goes through.
 func testCompleteRecordedAtomic(t T, st *stores.Store) {
 	if _, ok := st.Backend().Jobs().(stores.RecordedCompleter); !ok {
-		t.Skipf("the driver's JobStore is no stores.RecordedCompleter: CompleteRecorded is three calls, atomic one by one")
+		t.Skipf("the driver's JobStore is not a stores.RecordedCompleter: CompleteRecorded is three calls, each atomic on its own")
 	}
 	now := at(5 * time.Hour)
 	a := inFlight(t, st, 1, "w1")

@@ -37,9 +37,10 @@ Scenarios:
       own, which a store must look up before it stores them), then
       --workers workers loop: Dispatch a batch with Start (straight to
       running on the worker, as a worker that takes its own work does),
-      append one log line and one history row per job (one Logs().Append
-      and one History().AppendMany per batch),
-      CompleteMany the batch, until every job is done. --lean keeps the job
+      then complete the batch with one log line and one history row per
+      job in one CompleteRecorded call (one transaction where the store
+      offers it), until every job is done. --lean completes with
+      CompleteMany instead: it keeps the job
       lifecycle (running, then completed) and leaves out the log line and
       history row: the state machine alone, without the records a real
       worker also writes (River's lean run, fetch to running and complete,
