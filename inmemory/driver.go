@@ -70,7 +70,8 @@ func New() *Backend {
 // are guarded by recMu instead: appending a job's log lines or attempts
 // needs nothing of the other tables, so it does not wait behind Dispatch
 // and CompleteMany, nor they behind it. Lock order: mu, then recMu (a job
-// Purge removes the job's records; Close takes both).
+// Purge removes the job's records; CompleteRecorded files records with its
+// completions, so no reader sees one without the other; Close takes both).
 type db struct {
 	mu     sync.RWMutex
 	recMu  sync.RWMutex
