@@ -143,8 +143,7 @@ feed:
 // (lean) or CompleteRecorded with a log line and a history row per job
 // (full), the one call a worker makes when its batch succeeded. It returns
 // how many jobs it completed, and more = false when no due job was left.
-// Burndown fails
-// no job, so a conflict is a store bug: it is logged for the
+// Burndown fails no job, so a conflict is a store bug: it is logged for the
 // transitions_clean invariant and the job skipped.
 func burndownBatch(ctx context.Context, s *stores.Store, cfg Config, queue, worker string, l latencies, rec *receipts, conflicts *conflictLog, bufs *recordBufs) (completed int, more bool, err error) {
 	var got []*stores.Job
