@@ -50,6 +50,8 @@ Scenarios:
       write per job more.
       --backlog N first stores N pending jobs in another queue (untimed) and
       leaves them there: the burn-down's throughput as the table grows.
+      Each timed phase starts right after a GC, as testing.B's runs do, so
+      it is not charged for the garbage of the set-up before it.
   cluster  three coordinator nodes race for the leadership lease and renew
       it; the leader fires a cron schedule ("* * * * * *", every second) and
       a 250ms interval schedule (misfire policy fire_all, so no tick is lost
@@ -119,6 +121,7 @@ Examples:
   orchestrix-store bench --driver redis --dsn 'redis://127.0.0.1:6379/9?prefix=bench'
   orchestrix-store bench --scenario cluster --duration 20s --json
   orchestrix-store bench --lean --jobs 100000 --cpuprofile cpu.pprof   # then: go tool pprof -top cpu.pprof
+                                                                      # (-tagfocus phase=work: the work phase only)
   orchestrix-store bench --scenario cluster --memprofile mem.pprof      # then: go tool pprof -sample_index=inuse_space -top mem.pprof
 `
 

@@ -43,10 +43,12 @@ func runBurndown(ctx context.Context, env cli.Env, cfg Config, s *stores.Store) 
 	// Insert phase: batches of cfg.InsertBatch, cfg.Workers inserters at once.
 	batches := make(chan []*stores.Job, cfg.Workers)
 	bar := newProgress(env.Stderr, cfg.Progress, cfg.Jobs, "enqueue")
+	startPhase()
 	start := time.Now()
 	g, gctx := newGroup(ctx)
 	for w := 0; w < cfg.Workers; w++ {
 		g.go_(func() error {
+			labelPhase(gctx, "insert")
 			l := latencies{}
 			defer lat.merge(l)
 			for b := range batches {
@@ -88,11 +90,13 @@ feed:
 	conflicts := &conflictLog{}
 	var done atomic.Int64
 	bar = newProgress(env.Stderr, cfg.Progress, cfg.Jobs, "work   ")
+	startPhase()
 	start = time.Now()
 	g, gctx = newGroup(ctx)
 	for w := 0; w < cfg.Workers; w++ {
 		worker := fmt.Sprintf("bench-%s-worker-%d", id, w+1)
 		g.go_(func() error {
+			labelPhase(gctx, "work")
 			l := latencies{}
 			defer lat.merge(l)
 			var bufs recordBufs

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"runtime"
+	"runtime/pprof"
 	"sync"
 )
 
@@ -36,4 +38,16 @@ func (g *group) wait() error {
 	g.wg.Wait()
 	g.cancel()
 	return g.err
+}
+
+// startPhase collects the garbage of the untimed set-up before a timed
+// phase starts, as testing.B does before each run, so a phase is not
+// charged a GC cycle of the work before it. Every workload gets it:
+// peerbench does the same for River and asynq.
+func startPhase() { runtime.GC() }
+
+// labelPhase labels the calling goroutine's CPU profile samples with the
+// timed phase it runs (go tool pprof -tagfocus phase=work).
+func labelPhase(ctx context.Context, phase string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("phase", phase)))
 }
