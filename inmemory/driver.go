@@ -69,9 +69,10 @@ func New() *Backend {
 // exclusively, calls that only read share it. The log and history tables
 // are guarded by recMu instead: appending a job's log lines or attempts
 // needs nothing of the other tables, so it does not wait behind Dispatch
-// and CompleteMany, nor they behind it. Lock order: mu, then recMu (a job
+// and CompleteMany, nor they behind it. Lock order: recMu, then mu (a job
 // Purge removes the job's records; CompleteRecorded files records with its
-// completions, so no reader sees one without the other; Close takes both).
+// completions, so no reader sees one without the other, and files them
+// before it takes mu, beside Dispatch; Close takes both).
 type db struct {
 	mu     sync.RWMutex
 	recMu  sync.RWMutex
@@ -170,10 +171,10 @@ func (b *Backend) Ping(ctx context.Context) error {
 // Close drops the state; every later call returns stores.ErrClosed.
 func (b *Backend) Close() error {
 	d := b.db
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.recMu.Lock()
 	defer d.recMu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if !d.closed {
 		d.closed = true
 		d.jobs, d.history, d.logs, d.deadLetters = nil, nil, nil, nil

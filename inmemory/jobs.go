@@ -333,10 +333,11 @@ func (s jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.
 }
 
 // CompleteRecorded implements stores.RecordedCompleter (J5, L1): the
-// records are staged before the locks, then filed and the batch completed
-// under both (mu, then recMu), so no call sees the records without the
-// completions or the other way round. A duplicate record ID takes the
-// batch's records back out before any job changes.
+// records are staged before the locks, filed under recMu, and the batch
+// completed under both (recMu, then mu) before recMu goes, so no call sees
+// the records without the completions or the other way round. Filing under
+// recMu alone lets Dispatch and CompleteMany run meanwhile. A duplicate
+// record ID takes the batch's records back out before any job changes.
 func (s jobStore) CompleteRecorded(ctx context.Context, b stores.CompletedBatch) ([]error, error) {
 	if err := ctx.Err(); err != nil { // before any work (E2)
 		return nil, err
@@ -350,11 +351,9 @@ func (s jobStore) CompleteRecorded(ctx context.Context, b stores.CompletedBatch)
 	stageRecords(hist, b.History, historyID, historyJobID, fillHistory)
 	d.reserve.refill()
 	defer d.reserve.refill()
-	if err := d.lock(ctx); err != nil {
+	if err := d.lockRecords(ctx); err != nil {
 		return nil, err
 	}
-	defer d.mu.Unlock()
-	d.recMu.Lock() // after mu (lock order)
 	defer d.recMu.Unlock()
 	logSeq := d.logs.seq
 	if len(b.Logs) > 0 {
@@ -368,6 +367,10 @@ func (s jobStore) CompleteRecorded(ctx context.Context, b stores.CompletedBatch)
 			return nil, err
 		}
 	}
+	// Not d.lock: the records are filed, so a done context must not stop
+	// the completions now, and Close, which needs recMu, cannot have run.
+	d.mu.Lock() // after recMu (lock order)
+	defer d.mu.Unlock()
 	t := d.jobs
 	return t.eachRef(b.Refs, func(j *jobRow, ref stores.Ref) error {
 		return t.finish(j, ref, stores.StatusCompleted, nil, b.Now)
@@ -663,9 +666,11 @@ func (s jobStore) MarkCleaned(ctx context.Context, ids []string) error {
 // before the cut-off go, with their history and logs. A terminal job
 // without a CompletedAt has no completion time to compare and stays.
 func (s jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, error) {
-	if err := s.db.lock(ctx); err != nil {
+	if err := s.db.lockRecords(ctx); err != nil {
 		return 0, err
 	}
+	defer s.db.recMu.Unlock()
+	s.db.mu.Lock() // after recMu (lock order); Close needs recMu, so it has not run
 	defer s.db.mu.Unlock()
 	t := s.db.jobs
 	var old []*jobRow
@@ -676,8 +681,6 @@ func (s jobStore) Purge(ctx context.Context, before time.Time, limit int) (int, 
 		old = append(old, j)
 		return len(old) < limit
 	})
-	s.db.recMu.Lock() // after mu (lock order)
-	defer s.db.recMu.Unlock()
 	for _, j := range old {
 		t.remove(j)
 		s.db.history.removeJob(j.ID)

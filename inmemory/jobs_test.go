@@ -714,11 +714,11 @@ func TestJobIndexesUnderRandomOperations(t *testing.T) {
 				s.DeadLetters().Requeue(ctx, page.DeadLetters[0].ID, now)
 			}
 		}
-		b.db.mu.Lock()
 		b.db.recMu.Lock()
+		b.db.mu.Lock()
 		err := errors.Join(b.db.jobs.verify(), verifyLogs(b.db.logs), verifyHistory(b.db.history), b.db.deadLetters.verify())
-		b.db.recMu.Unlock()
 		b.db.mu.Unlock()
+		b.db.recMu.Unlock()
 		if err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}

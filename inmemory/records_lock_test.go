@@ -14,7 +14,8 @@ import (
 
 // TestL1_RecordsBesideJobs: log lines and history rows have a lock of their
 // own (recMu), so appends run beside Dispatch and CompleteMany. Workers run
-// the whole cycle (enqueue, dispatch, a line and a row per job, complete)
+// the whole cycle (enqueue, dispatch, a line and a row per job, complete;
+// half of them with CompleteRecorded, which takes recMu and then mu)
 // while job Purge removes completed jobs with their records (both locks),
 // record Purge and reads run too. Afterwards every table is consistent,
 // every job left has exactly its line and row, and a last Purge leaves no
@@ -52,6 +53,13 @@ func TestL1_RecordsBesideJobs(t *testing.T) {
 					rows[i] = &stores.JobHistory{JobID: j.ID, Attempt: int(j.Attempt), WorkerID: worker, StartedAt: time.Now(),
 						CompletedAt: time.Now(), Status: stores.StatusCompleted}
 					refs[i] = j.Ref()
+				}
+				if w%2 == 1 { // one call: records under recMu, then completions under both
+					if _, err := s.CompleteRecorded(ctx, stores.CompletedBatch{Refs: refs, Logs: entries, History: rows, Now: time.Now()}); err != nil {
+						t.Error(err)
+						return
+					}
+					continue
 				}
 				if err := errors.Join(s.Logs().Append(ctx, entries), s.History().AppendMany(ctx, rows)); err != nil {
 					t.Error(err)
@@ -99,12 +107,12 @@ func TestL1_RecordsBesideJobs(t *testing.T) {
 		return
 	}
 
-	b.db.mu.Lock()
 	b.db.recMu.Lock()
+	b.db.mu.Lock()
 	err := errors.Join(b.db.jobs.verify(), verifyLogs(b.db.logs), verifyHistory(b.db.history), b.db.logs.byJob.verify())
 	left, lines, attempts := len(b.db.jobs.byID), b.db.logs.rows.live(), b.db.history.rows.live()
-	b.db.recMu.Unlock()
 	b.db.mu.Unlock()
+	b.db.recMu.Unlock()
 	must(t, err)
 	if lines != left || attempts != left {
 		t.Fatalf("%d jobs left hold %d log lines and %d history rows, want one each", left, lines, attempts)
