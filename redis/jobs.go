@@ -17,8 +17,9 @@ import (
 type jobStore struct{ b *Backend }
 
 var (
-	_ stores.JobStore      = (*jobStore)(nil)
-	_ stores.FreshEnqueuer = (*jobStore)(nil)
+	_ stores.JobStore          = (*jobStore)(nil)
+	_ stores.FreshEnqueuer     = (*jobStore)(nil)
+	_ stores.RecordedCompleter = (*jobStore)(nil)
 )
 
 func (s *jobStore) keys() []string { return s.b.k.job }
@@ -337,6 +338,94 @@ func (s *jobStore) Complete(ctx context.Context, ref stores.Ref, now time.Time) 
 
 func (s *jobStore) CompleteMany(ctx context.Context, refs []stores.Ref, now time.Time) ([]error, error) {
 	return s.finish(ctx, stores.StatusCompleted, refs, "", now)
+}
+
+// CompleteRecorded implements stores.RecordedCompleter (J5, L1): the log
+// lines, the history rows and the completions of a batch in one step, so a
+// stored record id changes nothing and no crash leaves a row without its
+// completion. Where the server lets this client RENAME (canHold), one
+// MULTI/EXEC keeps the rows native (completeHeld); else
+// complete_recorded.lua stores them too.
+func (s *jobStore) CompleteRecorded(ctx context.Context, c stores.CompletedBatch) ([]error, error) {
+	logs, err := logArgs(c.Logs)
+	if err != nil {
+		return nil, err
+	}
+	var hist historyArgs
+	held := false
+	if len(c.History) > 0 {
+		if hist, err = newHistoryArgs(c.History); err != nil {
+			return nil, err
+		}
+		if held, err = s.b.canHold(ctx); err != nil {
+			return nil, err
+		}
+	}
+	mode := "rows"
+	if held {
+		if err := hist.repeatedID(); err != nil {
+			return nil, err
+		}
+		mode = "held"
+	}
+	args := make([]any, 0, 5+2*len(c.Refs)+len(logs)+2+2*len(c.History))
+	args = append(args, tT(c.Now), len(c.Refs), len(c.Logs), len(c.History), mode)
+	for _, r := range c.Refs {
+		args = append(args, r.ID, pad19(r.Attempt))
+	}
+	args = append(args, logs...)
+	if len(c.History) > 0 {
+		args = append(append(args, hist.batch, hist.list), hist.ids...)
+	}
+	var v any
+	if held {
+		v, err = s.completeHeld(ctx, args, hist)
+	} else {
+		v, err = s.b.run(ctx, scriptCompleteRecorded, s.keys(), append(args, hist.members...)...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return refResults(v, c.Refs, "in flight")
+}
+
+// completeHeld runs CompleteRecorded as one MULTI/EXEC: history_hold.lua
+// holds the history keys, complete_recorded.lua (held mode) checks every
+// record id, stores the log lines, completes the jobs and gives the keys
+// back, then the rows' native commands (historyArgs.queueWrites) and
+// hold_release.lua. When the script refuses the batch, or the server does
+// not have it (NOSCRIPT: EVALSHA cannot fall back to EVAL inside a
+// transaction), the keys stay held, so the native commands fail and
+// nothing is written; on NOSCRIPT the script is loaded and the transaction
+// sent once more.
+func (s *jobStore) completeHeld(ctx context.Context, args []any, hist historyArgs) (any, error) {
+	keys := append(append([]string(nil), s.keys()...), s.b.k.hist[len(histKeyNames):]...)
+	for try := 0; ; try++ {
+		pipe := s.b.c.TxPipeline()
+		scriptHistoryHold.Eval(ctx, pipe, s.b.k.hist)
+		main := scriptCompleteRecorded.EvalSha(ctx, pipe, keys, args...)
+		hist.queueWrites(ctx, pipe, s.b.k.hist)
+		scriptHoldRelease.Eval(ctx, pipe, s.b.k.hist)
+		cmds, err := pipe.Exec(ctx)
+		if merr := main.Err(); merr != nil {
+			if try == 0 && goredis.HasErrorPrefix(merr, "NOSCRIPT") {
+				if err := scriptCompleteRecorded.Load(ctx, s.b.c).Err(); err != nil {
+					return nil, s.b.wrap(err, "complete with records")
+				}
+				continue
+			}
+			return nil, s.b.wrap(merr, "complete with records")
+		}
+		if err != nil {
+			for _, c := range cmds {
+				if c.Err() != nil {
+					return nil, s.b.wrap(c.Err(), "complete with records")
+				}
+			}
+			return nil, s.b.wrap(err, "complete with records")
+		}
+		return main.Val(), nil
+	}
 }
 
 func (s *jobStore) Fail(ctx context.Context, ref stores.Ref, errMsg string, now time.Time) error {

@@ -31,13 +31,36 @@ func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory
 	if len(rows) == 0 {
 		return nil
 	}
-	batch, err := uuidBytes(stores.NewID())
+	a, err := newHistoryArgs(rows)
 	if err != nil {
 		return err
 	}
-	ids := make([]any, len(rows))
+	ok, err := s.b.canHold(ctx)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return s.appendNative(ctx, a)
+	}
+	_, err = s.b.run(ctx, scriptHistoryAppendMany, s.b.k.job, a.script()...)
+	return err
+}
+
+// historyArgs are a batch of history rows as the scripts and the native
+// commands take them: a fresh batch, the completed rows' locators, and each
+// row's id and member.
+type historyArgs struct {
+	batch, list  []byte
+	ids, members []any
+}
+
+func newHistoryArgs(rows []*stores.JobHistory) (historyArgs, error) {
+	batch, err := uuidBytes(stores.NewID())
+	if err != nil {
+		return historyArgs{}, err
+	}
+	a := historyArgs{batch: batch, ids: make([]any, len(rows)), members: make([]any, len(rows))}
 	locs := locators{size: 56, buf: make([]byte, 0, 56*len(rows))}
-	members := make([]any, len(rows))
 	size := 0
 	for _, h := range rows {
 		size += historySize(h)
@@ -47,62 +70,76 @@ func (s *historyStore) AppendMany(ctx context.Context, rows []*stores.JobHistory
 		start := len(buf)
 		buf, err = historyMember(buf, h, batch)
 		if err != nil {
-			return err
+			return historyArgs{}, err
 		}
 		m := buf[start:len(buf):len(buf)]
-		ids[i], members[i] = m[32:48], m
+		a.ids[i], a.members[i] = m[32:48], m
 		if !h.CompletedAt.IsZero() {
 			locs.add(m[48:56], m[:48])
 		}
 	}
-	ok, err := s.b.canHold(ctx)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return s.appendNative(ctx, batch, locs.list(), ids, members)
-	}
-	args := append([]any{batch, locs.list()}, ids...)
-	_, err = s.b.run(ctx, scriptHistoryAppendMany, s.b.k.job, append(args, members...)...)
-	return err
+	a.list = locs.list()
+	return a, nil
 }
 
-// appendNative stores history rows, all or none (L1), in one MULTI/EXEC of
-// native commands: history_check.lua (no id stored, the batch not filed;
-// else it holds the keys so that the writes fail), SADD of the ids, ZADD of
-// the members and, with completed rows, HSET of the batch's locators list
-// and ZADD of its histbt member, hold_release.lua. The script it replaces
-// spent about 3k server instructions a row turning the row's member into a
-// Lua string and back into a command argument. Ids given twice are
-// rejected here.
-func (s *historyStore) appendNative(ctx context.Context, batch, list []byte, ids, members []any) error {
-	k := s.b.k.hist
-	seen := make([]string, len(ids))
-	for i, id := range ids {
+// script is the arguments of history_append_many.lua: batch, locators,
+// ids, members.
+func (a historyArgs) script() []any {
+	args := make([]any, 0, 2+2*len(a.ids))
+	args = append(append(args, a.batch, a.list), a.ids...)
+	return append(args, a.members...)
+}
+
+// repeatedID returns ErrAlreadyExists when a row's id is given twice: the
+// native commands would store it once, so it is rejected before them.
+func (a historyArgs) repeatedID() error {
+	seen := make([]string, len(a.ids))
+	for i, id := range a.ids {
 		seen[i] = string(id.([]byte))
 	}
 	if id, ok := repeated(seen); ok {
 		return fmt.Errorf("%w: history id %x given twice", stores.ErrAlreadyExists, id)
 	}
-	filed := any("")
-	if len(list) > 0 {
-		filed = batch
+	return nil
+}
+
+// appendNative stores history rows, all or none (L1), in one MULTI/EXEC of
+// native commands: history_check.lua (no id stored, the batch not filed;
+// else it holds the keys so that the writes fail), the rows' writes
+// (queueWrites), hold_release.lua. The script it replaces spent about 3k
+// server instructions a row turning the row's member into a Lua string and
+// back into a command argument. Ids given twice are rejected here.
+func (s *historyStore) appendNative(ctx context.Context, a historyArgs) error {
+	if err := a.repeatedID(); err != nil {
+		return err
 	}
-	zadd := make([]any, 2, 2+2*len(members))
-	zadd[0], zadd[1] = "zadd", k[kHeldHistR]
-	for _, m := range members {
-		zadd = append(zadd, "0", m)
+	k := s.b.k.hist
+	filed := any("")
+	if len(a.list) > 0 {
+		filed = a.batch
 	}
 	pipe := s.b.c.TxPipeline()
-	check := scriptHistoryCheck.Eval(ctx, pipe, k, append([]any{filed}, ids...)...)
-	pipe.SAdd(ctx, k[kHeldHistID], ids...)
-	pipe.Do(ctx, zadd...)
-	if len(list) > 0 {
-		pipe.HSet(ctx, k[kHeldHistBL], batch, list)
-		pipe.ZAdd(ctx, k[kHeldHistBT], goredis.Z{Member: append(list[:8:8], batch...)})
-	}
+	check := scriptHistoryCheck.Eval(ctx, pipe, k, append([]any{filed}, a.ids...)...)
+	a.queueWrites(ctx, pipe, k)
 	scriptHoldRelease.Eval(ctx, pipe, k)
 	return s.b.execHeld(ctx, pipe, check, "append history", "history id")
+}
+
+// queueWrites queues the native commands that store the rows on pipe: SADD
+// of the ids, ZADD of the members and, with completed rows, HSET of the
+// batch's locators list and ZADD of its histbt member (k: keys.go, hist).
+func (a historyArgs) queueWrites(ctx context.Context, pipe goredis.Pipeliner, k []string) {
+	zadd := make([]any, 2, 2+2*len(a.members))
+	zadd[0], zadd[1] = "zadd", k[kHeldHistR]
+	for _, m := range a.members {
+		zadd = append(zadd, "0", m)
+	}
+	pipe.SAdd(ctx, k[kHeldHistID], a.ids...)
+	pipe.Do(ctx, zadd...)
+	if len(a.list) > 0 {
+		pipe.HSet(ctx, k[kHeldHistBL], a.batch, a.list)
+		pipe.ZAdd(ctx, k[kHeldHistBT], goredis.Z{Member: append(a.list[:8:8], a.batch...)})
+	}
 }
 
 func (s *historyStore) ListByJob(ctx context.Context, jobID string) ([]*stores.JobHistory, error) {
@@ -148,8 +185,19 @@ var _ stores.LogStore = (*logStore)(nil)
 // builds one string per line (job id, batch, rest); the batch's locators go
 // as one string.
 func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error {
+	args, err := logArgs(entries)
+	if err != nil {
+		return err
+	}
+	_, err = s.b.run(ctx, scriptLogAppend, s.b.k.job, args...)
+	return err
+}
+
+// logArgs are the arguments of log_append.lua: the locators, then each
+// line's id, job id and rest of its member.
+func logArgs(entries []*stores.LogEntry) ([]any, error) {
 	if len(entries) > 1<<16 {
-		return stores.InvalidField("entries", "has %d entries, the limit is %d", len(entries), 1<<16)
+		return nil, stores.InvalidField("entries", "has %d entries, the limit is %d", len(entries), 1<<16)
 	}
 	n := len(entries)
 	args := make([]any, 1+3*n)
@@ -162,19 +210,18 @@ func (s *logStore) Append(ctx context.Context, entries []*stores.LogEntry) error
 	for i, e := range entries {
 		jid, err := uuidBytes(e.JobID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		start := len(buf)
 		if buf, err = logRest(buf, e, i); err != nil {
-			return err
+			return nil, err
 		}
 		rest := buf[start:len(buf):len(buf)]
 		args[1+i], args[1+n+i], args[1+2*n+i] = rest[2:18], jid, rest
 		locs.add(rest[18:26], jid, rest[:18])
 	}
 	args[0] = locs.list()
-	_, err := s.b.run(ctx, scriptLogAppend, s.b.k.job, args...)
-	return err
+	return args, nil
 }
 
 // List pages a job's log in written order. The cursor is the position of
