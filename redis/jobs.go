@@ -406,7 +406,7 @@ func (s *jobStore) completeHeld(ctx context.Context, args []any, hist historyArg
 		main := scriptCompleteRecorded.EvalSha(ctx, pipe, keys, args...)
 		hist.queueWrites(ctx, pipe, s.b.k.hist)
 		scriptHoldRelease.Eval(ctx, pipe, s.b.k.hist)
-		cmds, err := pipe.Exec(ctx)
+		_, err := pipe.Exec(ctx)
 		if merr := main.Err(); merr != nil {
 			if try == 0 && goredis.HasErrorPrefix(merr, "NOSCRIPT") {
 				if err := scriptCompleteRecorded.Load(ctx, s.b.c).Err(); err != nil {
@@ -416,12 +416,7 @@ func (s *jobStore) completeHeld(ctx context.Context, args []any, hist historyArg
 			}
 			return nil, s.b.wrap(merr, "complete with records")
 		}
-		if err != nil {
-			for _, c := range cmds {
-				if c.Err() != nil {
-					return nil, s.b.wrap(c.Err(), "complete with records")
-				}
-			}
+		if err != nil { // the script ran, a later command failed: its error
 			return nil, s.b.wrap(err, "complete with records")
 		}
 		return main.Val(), nil
