@@ -56,23 +56,8 @@ if held then
     if redis.call('EXISTS', KEYS[27 + j]) == 1 then redis.call('RENAME', KEYS[27 + j], KEYS[17 + j]) end
   end
 end
-if m > 0 then
-  local b = struct.pack('>I6', redis.call('INCR', K.logseq))
-  local zs = {}
-  for i = 1, m do
-    zs[2 * i - 1], zs[2 * i] = '0', ARGV[L + m + i] .. b .. ARGV[L + 2 * m + i]
-  end
-  callAll('ZADD', K.logr, zs, 2)
-  fileBatch(K.logbt, K.logbl, b, ARGV[L])
-end
-if h > 0 and not held then
-  local zs = {}
-  for i = 1, h do
-    zs[2 * i - 1], zs[2 * i] = '0', ARGV[H + 1 + h + i]
-  end
-  callAll('ZADD', K.histr, zs, 2)
-  fileBatch(K.histbt, K.histbl, ARGV[H], ARGV[H + 1])
-end
+if m > 0 then storeLines(K, L, m) end
+if h > 0 and not held then storeRows(K, H, h) end
 local B = batch(K, watermark(K))
 local ids, ats = {}, {}
 for k = 1, n do

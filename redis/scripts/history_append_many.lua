@@ -11,10 +11,5 @@ local n = (#ARGV - 2) / 2
 if ARGV[2] ~= '' and redis.call('HEXISTS', K.histbl, ARGV[1]) == 1 then return err('EXISTS', 'history batch') end
 local e = newIDs(K.histid, 3, n + 2, 'history id')
 if e then return e end
-local zs = {}
-for i = 1, n do
-  zs[2 * i - 1], zs[2 * i] = '0', ARGV[n + 2 + i]
-end
-callAll('ZADD', K.histr, zs, 2)
-fileBatch(K.histbt, K.histbl, ARGV[1], ARGV[2])
+storeRows(K, 1, n)
 return n

@@ -11,11 +11,5 @@ local K = jobkeys()
 local n = (#ARGV - 1) / 3
 local e = newIDs(K.logid, 2, n + 1, 'log entry id')
 if e then return e end
-local b = struct.pack('>I6', redis.call('INCR', K.logseq))
-local zs = {}
-for i = 1, n do
-  zs[2 * i - 1], zs[2 * i] = '0', ARGV[n + 1 + i] .. b .. ARGV[2 * n + 1 + i]
-end
-callAll('ZADD', K.logr, zs, 2)
-fileBatch(K.logbt, K.logbl, b, ARGV[1])
+storeLines(K, 1, n)
 return n

@@ -45,6 +45,32 @@ local function fileBatch(bytime, lists, b, list)
   redis.call('ZADD', bytime, 0, sub(list, 1, 8) .. b)
 end
 
+-- storeLines stores m log lines whose arguments start at ARGV[L] (the
+-- locators, then m ids, m job ids, m rests: log_append.lua), their ids
+-- already added. The next batch number (6 bytes) goes after each job id, so
+-- a job's lines sort in written order.
+local function storeLines(K, L, m)
+  local b = struct.pack('>I6', redis.call('INCR', K.logseq))
+  local zs = {}
+  for i = 1, m do
+    zs[2 * i - 1], zs[2 * i] = '0', ARGV[L + m + i] .. b .. ARGV[L + 2 * m + i]
+  end
+  callAll('ZADD', K.logr, zs, 2)
+  fileBatch(K.logbt, K.logbl, b, ARGV[L])
+end
+
+-- storeRows stores h history rows whose arguments start at ARGV[H] (the
+-- batch, the locators, then h ids, h members: history_append_many.lua),
+-- their ids already added.
+local function storeRows(K, H, h)
+  local zs = {}
+  for i = 1, h do
+    zs[2 * i - 1], zs[2 * i] = '0', ARGV[H + 1 + h + i]
+  end
+  callAll('ZADD', K.histr, zs, 2)
+  fileBatch(K.histbt, K.histbl, ARGV[H], ARGV[H + 1])
+end
+
 -- refile stores what is left of batch b's locators after some were deleted
 -- (old: its list before), moving its bytime member when the earliest changed.
 local function refile(bytime, lists, b, old, rest)
